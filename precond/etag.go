@@ -4,6 +4,7 @@ package precond
 
 import (
 	"encoding/hex"
+	"io"
 	"iter"
 
 	"github.com/notmod/notmod/internal/httplex"
@@ -119,6 +120,16 @@ func WeakETag(opaque string) (ETag, bool) {
 // what a strong validator promises (RFC 9110 §8.8.1, §8.8.3.1).
 func ContentETag(content []byte) ETag {
 	return etagFromSum(xxhash.Sum64(content))
+}
+
+// ReaderETag is like [ContentETag] for content read from r, so a large
+// file need not be held in memory to be tagged.
+func ReaderETag(r io.Reader) (ETag, error) {
+	d := xxhash.New()
+	if _, err := io.Copy(d, r); err != nil {
+		return "", err
+	}
+	return etagFromSum(d.Sum64()), nil
 }
 
 // etagFromSum formats a 64-bit digest as a strong entity tag.

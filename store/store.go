@@ -17,6 +17,10 @@ import (
 // holds one whose expiry has passed.
 var ErrNotFound = errors.New("store: not found")
 
+// ErrTooLarge is returned, wrapped, by [Store.Set] for a value the store
+// will never hold; a caller can tell it from a store that is down.
+var ErrTooLarge = errors.New("store: entry too large")
+
 // Store is a byte-level key-value store with per-entry expiry.
 //
 // Implementations must be safe for concurrent use. A value passed to Set is
@@ -24,6 +28,11 @@ var ErrNotFound = errors.New("store: not found")
 // returned by Get is shared and read-only: the caller must not modify it,
 // and it stays valid (unchanged) even after the key is overwritten or
 // deleted. This lets an in-memory backend serve a hit without copying.
+// A key is only read during the call; the store copies it if it keeps it.
+//
+// With a context that is already done, a call may fail or behave as with a
+// live one, but never gives a wrong result: Get never reports an existing
+// key as ErrNotFound, and a Set or Delete that returns nil took effect.
 type Store interface {
 	// Get returns the value stored under key, or ErrNotFound.
 	Get(ctx context.Context, key string) ([]byte, error)
@@ -43,6 +52,7 @@ type Store interface {
 type Ranger interface {
 	// Keys calls fn for every key that starts with prefix, in no
 	// particular order, until fn returns false. Keys added or removed
-	// during the walk may or may not be seen.
+	// during the walk may or may not be seen. fn may call the store,
+	// including deleting the key it is given.
 	Keys(ctx context.Context, prefix string, fn func(key string) bool) error
 }
