@@ -22,6 +22,19 @@ var representationFields = [...]string{
 	"Accept-Ranges",
 }
 
+// OmitFrom304 reports whether a 304 leaves out the field name (canonical
+// form), which a 200 to the same request would carry: representation
+// metadata always, Last-Modified when the response has an ETag
+// (RFC 9110 §15.4.5). It is the rule [NotModifiedHeader] applies.
+func OmitFrom304(name string, hasETag bool) bool {
+	for _, k := range representationFields {
+		if k == name {
+			return true
+		}
+	}
+	return hasETag && name == "Last-Modified"
+}
+
 // NotModifiedHeader turns h, the header fields of the 200 response that
 // would have been sent, into those of the equivalent 304 (RFC 9110
 // §15.4.5), in place.

@@ -38,6 +38,7 @@ var commands = []struct {
 	name, summary string
 	cmd           command
 }{
+	{"serve", "run the caching reverse proxy in front of an origin", serveCommand{}},
 	{"static", "serve a directory with content-hash ETags and conditional requests", staticCommand{}},
 }
 

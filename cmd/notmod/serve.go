@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/notmod/notmod/httpcache"
+	"github.com/notmod/notmod/precond"
+	"github.com/notmod/notmod/proxy"
+	"github.com/notmod/notmod/static"
+	"github.com/notmod/notmod/store/memory"
+)
+
+// serveCommand is "notmod serve": the shared cache in front of an origin.
+type serveCommand struct{}
+
+// serveConfig holds the parsed flags of "notmod serve".
+type serveConfig struct {
+	origin          string
+	demo            bool
+	listen          string
+	memory          byteSize
+	maxObject       byteSize
+	name            string
+	stripSetCookie  bool
+	keepStale       time.Duration
+	responseTimeout time.Duration
+	preserveHost    bool
+	tlsCert         string
+	tlsKey          string
+	logLevel        string
+}
+
+func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := serveConfig{memory: 256 << 20, maxObject: 16 << 20}
+	fs := flag.NewFlagSet("notmod serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.origin, "origin", "", "origin server URL, such as http://127.0.0.1:8081 (required unless -demo)")
+	fs.BoolVar(&cfg.demo, "demo", false, "serve a bundled demo origin (a small static site) behind the cache")
+	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fs.Var(&cfg.memory, "memory", "memory store size, such as 512MiB or 2GiB")
+	fs.Var(&cfg.maxObject, "max-object", "largest response stored; larger ones stream through")
+	fs.StringVar(&cfg.name, "name", httpcache.DefaultName, "cache name in Cache-Status")
+	fs.BoolVar(&cfg.stripSetCookie, "strip-set-cookie", false, "store responses with Set-Cookie, without it (default: do not store them)")
+	fs.DurationVar(&cfg.keepStale, "keep-stale", httpcache.DefaultKeepStale, "how long stale responses with validators are kept for revalidation")
+	fs.DurationVar(&cfg.responseTimeout, "origin-timeout", proxy.DefaultResponseTimeout, "how long to wait for the origin's response header")
+	fs.BoolVar(&cfg.preserveHost, "preserve-host", false, "send the client's Host to the origin")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "certificate file: serve HTTPS (with HTTP/2)")
+	fs.StringVar(&cfg.tlsKey, "tls-key", "", "private key file for -tls-cert")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: notmod serve -origin URL [flags]\n       notmod serve -demo [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return fmt.Errorf("serve: -log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return errors.New("serve: -tls-cert and -tls-key go together")
+	}
+
+	if cfg.demo {
+		if cfg.origin != "" {
+			return errors.New("serve: -demo and -origin exclude each other")
+		}
+		demo, err := startDemoOrigin()
+		if err != nil {
+			return err
+		}
+		defer demo.Close()
+		cfg.origin = demo.URL
+		log.Info("demo origin", "url", demo.URL)
+	}
+	if cfg.origin == "" {
+		fs.Usage()
+		return errors.New("serve: -origin is required")
+	}
+	origin, err := url.Parse(cfg.origin)
+	if err != nil || origin.Host == "" || (origin.Scheme != "http" && origin.Scheme != "https") {
+		return fmt.Errorf("serve: -origin %q is not an http or https URL", cfg.origin)
+	}
+
+	st, err := memory.New(memory.Options{MaxBytes: int64(cfg.memory), Logger: log})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	cache, err := httpcache.New(httpcache.Options{
+		Store:          st,
+		Name:           cfg.name,
+		MaxObjectSize:  int64(cfg.maxObject),
+		KeepStale:      cfg.keepStale,
+		StripSetCookie: cfg.stripSetCookie,
+		Logger:         log,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	p, err := proxy.New(proxy.Options{
+		Origin:          origin,
+		Cache:           cache,
+		ResponseTimeout: cfg.responseTimeout,
+		PreserveHost:    cfg.preserveHost,
+		Logger:          log,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	scheme := "http"
+	if cfg.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		protocols.SetHTTP2(true)
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	} else {
+		protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge
+	}
+	srv.Protocols = &protocols
+	log.Info("notmod serve", "listen", scheme+"://"+ln.Addr().String(), "origin", origin.String(),
+		"memory", cfg.memory.String(), "max_object", cfg.maxObject.String())
+	return serveUntilDone(ctx, srv, ln, log)
+}
+
+// startDemoOrigin serves a small generated site with "notmod static" on a
+// loopback port: pages with validators and Cache-Control, to show hits and
+// 304s in the first minute.
+func startDemoOrigin() (*httptest.Server, error) {
+	dir, err := os.MkdirTemp("", "notmod-demo-")
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]string{
+		"index.html": "<!doctype html><title>notmod demo</title><h1>notmod demo origin</h1>\n<p>Fetch me twice through notmod serve: the second time is a hit.</p>\n",
+		"style.css":  "body { font-family: sans-serif; }\n",
+		"data.json":  `{"validators": ["ETag", "Last-Modified"], "answer": 304}` + "\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	h, err := static.New(dir, static.Options{CacheControl: "public, max-age=60"})
+	if err != nil {
+		return nil, err
+	}
+	srv := httptest.NewUnstartedServer(precond.Middleware(h))
+	srv.Start()
+	return srv, nil
+}

@@ -1,0 +1,407 @@
+// RFC 9111 §4: constructing responses from caches.
+
+package httpcache
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/notmod/notmod/cachecontrol"
+	"github.com/notmod/notmod/precond"
+	"github.com/notmod/notmod/store"
+)
+
+// Decision says what to do with a request once it has been looked up.
+type Decision uint8
+
+const (
+	// Serve means a stored response can be used as it is: send it with
+	// the Lookup's Reply, Fields, Age and Cache-Status.
+	Serve Decision = iota
+	// ServeStale means send the stored response, which is stale but may
+	// be served while it is revalidated in the background
+	// (stale-while-revalidate, RFC 5861 §3); then call Revalidate.
+	ServeStale
+	// Forward means go to the origin: prepare the outbound request with
+	// Outbound, then hand the response to Receive, or an error to Fail.
+	Forward
+	// Wait means another request for the same URL is at the origin
+	// (request collapsing): call Wait, then look up again with Retry.
+	Wait
+	// GatewayTimeout means the client asked for only-if-cached and
+	// nothing stored fits: answer 504 (RFC 9111 §5.2.1.7).
+	GatewayTimeout
+)
+
+var decisionNames = [...]string{"serve", "serve-stale", "forward", "wait", "gateway-timeout"}
+
+// String returns the decision's name.
+func (d Decision) String() string {
+	if int(d) < len(decisionNames) {
+		return decisionNames[d]
+	}
+	return "unknown"
+}
+
+// Lookup is the cache's decision about one request, with the stored
+// response it chose, if any. It is used by one request at a time; Release
+// it when the response has been sent.
+type Lookup struct {
+	c        *Cache
+	req      *http.Request
+	Decision Decision
+	Status   Status // Cache-Status so far; final once the response is sent
+
+	cond    precond.Conditions // the client's, evaluated against what is sent
+	reqCC   cachecontrol.Request
+	noCache bool // the request asked for validation (§5.2.1.4)
+
+	kb       *[]byte // the primary key, built without allocating
+	primary  string  // the primary key as a string, once needed
+	key      string // key of the chosen (or to-be-stored) response
+	rec      *variantRecord
+	vary     string // the request's Vary-selected values, per rec
+	raw      []byte // the stored value of e
+	e        entry
+	found    bool
+	age      time.Duration
+	now      time.Time
+	flight   *flight
+	leader   bool
+	inFlight bool // a storing body still refers to this Lookup
+	landed   bool
+	validate bool // the forwarded request validates e
+	bypass   bool // the cache takes no part: forwarded untouched
+	rangeOK  bool // Reply found that Range may be honoured
+
+	mu             sync.Mutex // guards the three fields below and landed
+	releasePending bool       // Release was called while a body was in flight
+}
+
+// Lookup decides how to answer r (RFC 9111 §4). r must be a server-side
+// request whose Host and RequestURI (or URL) name the target, or a client
+// request whose URL does. For a fresh hit without Vary it does not
+// allocate.
+func (c *Cache) Lookup(r *http.Request) *Lookup {
+	return c.lookup(r, true)
+}
+
+// Retry looks the request up again after a [Wait]: the flight it waited
+// for has landed. It does not wait a second time: if the stored response
+// still does not fit, it forwards.
+func (l *Lookup) Retry() *Lookup {
+	c, r := l.c, l.req
+	l.Release()
+	n := c.lookup(r, false)
+	if n.Decision == Serve || n.Decision == ServeStale {
+		n.Status.Collapsed = true
+	}
+	return n
+}
+
+func (c *Cache) lookup(r *http.Request, collapse bool) *Lookup {
+	l, _ := c.looks.Get().(*Lookup)
+	if l == nil {
+		l = &Lookup{}
+	}
+	l.reset()
+	l.c, l.req, l.now, l.Decision = c, r, c.opts.Now(), Forward
+	l.cond = precond.Conditions{
+		Method:          r.Method,
+		IfNoneMatch:     r.Header["If-None-Match"],
+		IfModifiedSince: r.Header["If-Modified-Since"],
+		IfRange:         r.Header["If-Range"],
+		Range:           len(r.Header["Range"]) > 0,
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	default:
+		l.Status.Fwd = FwdMethod
+		l.cond = precond.Conditions{}
+		l.bypass = true
+		return l
+	}
+	// If-Match and If-Unmodified-Since are for the origin (RFC 9111
+	// §4.3.2): such requests go there, untouched.
+	if len(r.Header["If-Match"]) > 0 || len(r.Header["If-Unmodified-Since"]) > 0 {
+		l.Status.Fwd = FwdRequest
+		l.cond = precond.Conditions{}
+		l.bypass = true
+		return l
+	}
+	l.reqCC, l.noCache = requestDirectives(r.Header)
+
+	bp, _ := c.keys.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 256)
+		bp = &b
+	}
+	uri := r.RequestURI
+	if uri == "" || uri[0] != '/' {
+		uri = r.URL.RequestURI()
+	}
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	*bp = appendPrimaryKey((*bp)[:0], host, uri)
+	l.kb = bp
+	raw, err := c.opts.Store.Get(r.Context(), unsafeString(*bp))
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			c.storeError("get", err)
+		}
+		l.Status.Fwd = FwdURIMiss
+		return c.forward(l, collapse)
+	}
+	if len(raw) > 0 && raw[0] == kindVariant {
+		rec, err := decodeVariants(raw)
+		if err != nil {
+			l.Status.Fwd = FwdURIMiss
+			return c.forward(l, collapse)
+		}
+		l.rec = rec
+		l.vary = varyValues(rec.names, r.Header)
+		l.key = variantKey(l.primaryKey(), l.vary)
+		raw, err = c.opts.Store.Get(r.Context(), l.key)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				c.storeError("get", err)
+			}
+			l.Status.Fwd = FwdVaryMiss
+			return c.forward(l, collapse)
+		}
+	}
+	if decodeEntry(raw, &l.e) != nil {
+		l.Status.Fwd = FwdMiss
+		return c.forward(l, collapse)
+	}
+	if l.e.vary != l.vary {
+		// A different variant, or one stored under another Vary (§4.1).
+		l.Status.Fwd = FwdVaryMiss
+		return c.forward(l, collapse)
+	}
+	l.raw, l.found = raw, true
+	l.age = l.e.currentAge(l.now)
+	return c.decide(l, collapse)
+}
+
+// decide chooses between serving the stored response, serving it stale,
+// and validating it (RFC 9111 §4, §4.2.4, §5.2.1; RFC 5861).
+func (c *Cache) decide(l *Lookup, collapse bool) *Lookup {
+	e := &l.e
+	fresh := e.lifetime > l.age
+	l.Status.TTL, l.Status.HasTTL = e.lifetime-l.age, true
+
+	usable := fresh
+	if d, ok := l.reqCC.MaxAge(); ok && l.age > d {
+		usable = false // §5.2.1.1
+	}
+	if d, ok := l.reqCC.MinFresh(); ok && e.lifetime-l.age < d {
+		usable = false // §5.2.1.3
+	}
+	mayStale := e.flags&flagMustRevalidate == 0 && e.flags&flagNoCache == 0
+	if !fresh && mayStale {
+		// §5.2.1.2: max-stale lets the client accept a stale response.
+		if d, ok := l.reqCC.MaxStale(); ok && l.age-e.lifetime <= d {
+			if _, ok := l.reqCC.MaxAge(); !ok {
+				usable = true
+			}
+		}
+	}
+	if l.noCache || e.flags&flagNoCache != 0 {
+		usable = false // §5.2.1.4, §5.2.2.4
+	}
+	if usable {
+		l.Decision = Serve
+		l.Status.Hit = true
+		return l
+	}
+	if !fresh && mayStale && !l.noCache && e.swr >= 0 && l.age-e.lifetime <= e.swr {
+		if _, ok := l.reqCC.MaxAge(); !ok {
+			l.Decision = ServeStale // RFC 5861 §3
+			l.Status.Hit = true
+			return l
+		}
+	}
+	switch {
+	case l.noCache:
+		l.Status.Fwd = FwdRequest
+	case !fresh:
+		l.Status.Fwd = FwdStale
+	case e.flags&flagNoCache != 0:
+		l.Status.Fwd = FwdStale
+	default:
+		l.Status.Fwd = FwdRequest
+	}
+	return c.forward(l, collapse)
+}
+
+// forward settles a lookup that must go to the origin: a 504 for
+// only-if-cached, a wait behind another request for the same URL, or a
+// forwarded request, validating the stored response when there is one.
+func (c *Cache) forward(l *Lookup, collapse bool) *Lookup {
+	if l.reqCC.OnlyIfCached() {
+		l.Decision = GatewayTimeout // §5.2.1.7
+		l.Status.Fwd = FwdNone
+		return l
+	}
+	l.Decision = Forward
+	l.validate = l.found && (l.e.etag != "" || !l.e.lastModified.IsZero() || l.rec != nil && len(l.rec.variants) > 0)
+	if l.req.Method != http.MethodGet || l.req.Header.Get("Range") != "" || !collapse {
+		return l
+	}
+	f, leader := c.join(l.primaryKey())
+	l.flight, l.leader = f, leader
+	if !leader {
+		l.Decision = Wait
+	}
+	return l
+}
+
+// Wait blocks until the request this one was collapsed behind is done, or
+// ctx is.
+func (l *Lookup) Wait(ctx context.Context) error {
+	select {
+	case <-l.flight.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Release ends the lookup: a collapsed flight it leads lands, and the
+// Lookup is recycled unless a body from Receive still uses it. The
+// Lookup must not be used afterwards.
+func (l *Lookup) Release() {
+	l.land()
+	l.mu.Lock()
+	if l.inFlight {
+		l.releasePending = true
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	c := l.c
+	if l.kb != nil {
+		c.keys.Put(l.kb)
+	}
+	l.reset()
+	c.looks.Put(l)
+}
+
+// reset clears l for reuse, keeping its mutex as it is.
+func (l *Lookup) reset() {
+	l.c, l.req, l.Decision, l.Status = nil, nil, Forward, Status{}
+	l.cond, l.reqCC, l.noCache = precond.Conditions{}, cachecontrol.Request{}, false
+	l.kb, l.primary, l.key, l.rec, l.vary, l.raw = nil, "", "", nil, "", nil
+	l.e, l.found, l.age, l.now = entry{}, false, 0, time.Time{}
+	l.flight, l.leader, l.inFlight, l.landed = nil, false, false, false
+	l.validate, l.bypass, l.releasePending, l.rangeOK = false, false, false, false
+}
+
+// primaryKey returns the primary key as a string, copying it once.
+func (l *Lookup) primaryKey() string {
+	if l.primary == "" && l.kb != nil {
+		l.primary = string(*l.kb)
+	}
+	return l.primary
+}
+
+// storeKey returns the key the chosen or new response is stored under.
+func (l *Lookup) storeKey() string {
+	if l.key != "" {
+		return l.key
+	}
+	return l.primaryKey()
+}
+
+func (l *Lookup) land() {
+	l.mu.Lock()
+	do := l.leader && !l.landed
+	l.landed = true
+	l.mu.Unlock()
+	if do {
+		l.c.land(l.primaryKey(), l.flight)
+	}
+}
+
+// Reply returns the status code and content to send for a Serve or
+// ServeStale decision. The client's If-None-Match and If-Modified-Since
+// are evaluated against the stored response (RFC 9111 §4.3.2) and may
+// make it a 304, whose fields [Lookup.Fields] then limits as RFC 9110
+// §15.4.5 says. A 304 is never sent to a request that was not
+// conditional. HEAD gets no content. The content is shared and must not
+// be modified.
+func (l *Lookup) Reply() (code int, body []byte) {
+	code, body = l.e.status, l.e.body
+	if code == http.StatusOK && (l.cond.Conditional() || l.cond.Range) {
+		o := l.cond.Evaluate(l.validators())
+		l.rangeOK = o == precond.Proceed && l.cond.Range && l.req.Method == http.MethodGet
+		if o == precond.NotModified {
+			l.c.observe(Event{Status: l.Status, NotModified: true, BytesSaved: int64(len(body)), ServedStale: l.Decision == ServeStale})
+			return http.StatusNotModified, nil
+		}
+	}
+	l.c.observe(Event{Status: l.Status, BytesSaved: int64(len(body)), ServedStale: l.Decision == ServeStale})
+	if l.req.Method == http.MethodHead {
+		body = nil
+	}
+	return code, body
+}
+
+// RangeOK reports, after Reply returned a 200, whether the request's
+// Range may be answered from the content: it is a GET with Range and
+// If-Range, if any, matched (RFC 9110 §13.1.5).
+func (l *Lookup) RangeOK() bool { return l.rangeOK }
+
+// validators returns the validators of the stored response for evaluating
+// a client's conditions: its ETag, and its Last-Modified or, without one,
+// its Date (RFC 9111 §4.3.2).
+func (l *Lookup) validators() precond.Validators {
+	v := precond.Validators{ETag: precond.ETag(l.e.etag), LastModified: l.e.lastModified, Date: l.e.date}
+	if v.LastModified.IsZero() {
+		v.LastModified = l.e.date
+		if v.LastModified.IsZero() {
+			v.LastModified = l.e.responseTime
+		}
+	}
+	return v
+}
+
+// Fields calls fn for each stored header field to send with code, the
+// status Reply returned, until fn returns false. For a 304 it leaves out
+// what RFC 9110 §15.4.5 excludes. The strings are shared and must not be
+// retained beyond the stored value's life, which the store guarantees
+// while it is referenced.
+func (l *Lookup) Fields(code int, fn func(name, value string) bool) {
+	if code != http.StatusNotModified {
+		l.e.fields(fn)
+		return
+	}
+	hasETag := l.e.etag != ""
+	l.e.fields(func(name, value string) bool {
+		if precond.OmitFrom304(name, hasETag) {
+			return true
+		}
+		return fn(name, value)
+	})
+}
+
+// Age returns the value of the Age field to send with a stored response:
+// its current age in whole seconds (RFC 9111 §4.2.3, §5.1).
+func (l *Lookup) Age() int64 { return int64(l.age / time.Second) }
+
+// AppendCacheStatus appends this cache's Cache-Status member (RFC 9211).
+func (l *Lookup) AppendCacheStatus(dst []byte) []byte {
+	return l.Status.AppendTo(dst, l.c.opts.Name)
+}
+
+// Request returns the request being looked up.
+func (l *Lookup) Request() *http.Request { return l.req }
+
+// BodyLength returns the length of the stored content.
+func (l *Lookup) BodyLength() int { return len(l.e.body) }

@@ -1,0 +1,128 @@
+// RFC 9111 §3 and §3.5: whether a response may be stored.
+
+package httpcache
+
+import (
+	"net/http"
+
+	"github.com/notmod/notmod/cachecontrol"
+	"github.com/notmod/notmod/internal/httplex"
+)
+
+// NotStoredReason says why a response was not stored. The zero value,
+// [Storable], means it may be stored.
+type NotStoredReason uint8
+
+const (
+	// Storable means nothing prevents storing the response.
+	Storable NotStoredReason = iota
+	// ReasonMethod: only responses to GET are stored (§3).
+	ReasonMethod
+	// ReasonStatus: the status code is not final, not understood, or
+	// partial content (§3, §3.4).
+	ReasonStatus
+	// ReasonNoStore: no-store in the request or the response (§5.2.1.5,
+	// §5.2.2.5).
+	ReasonNoStore
+	// ReasonPrivate: private, in a shared cache (§5.2.2.7).
+	ReasonPrivate
+	// ReasonAuthorization: a request with Authorization, answered without
+	// public, s-maxage or must-revalidate, in a shared cache (§3.5).
+	ReasonAuthorization
+	// ReasonSetCookie: the response sets a cookie, which a shared cache
+	// does not give to other users unless configured to strip it.
+	ReasonSetCookie
+	// ReasonVaryStar: Vary: * can never be matched (§4.1).
+	ReasonVaryStar
+	// ReasonNotCacheable: no explicit freshness, no heuristic freshness
+	// and no validator to revalidate with (§3, §4.2.2).
+	ReasonNotCacheable
+	// ReasonTooLarge: larger than the configured maximum object size.
+	ReasonTooLarge
+	// ReasonIncomplete: the content ended before its declared length or
+	// its transfer failed (§3.3).
+	ReasonIncomplete
+	// ReasonStoreError: the store refused the entry or is unavailable.
+	ReasonStoreError
+)
+
+var reasonNames = [...]string{
+	"storable", "method", "status", "no-store", "private", "authorization",
+	"set-cookie", "vary-star", "not-cacheable", "too-large", "incomplete", "store-error",
+}
+
+// String returns the reason as a short token, as used in the detail of
+// Cache-Status, such as "no-store".
+func (r NotStoredReason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// understoodStatus lists the final status codes this cache understands
+// well enough to store and reuse (§3, §5.2.2.3).
+func understoodStatus(code int) bool {
+	switch code {
+	case 200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 451, 501:
+		return true
+	}
+	return false
+}
+
+// storable decides whether a response to a GET may be stored (RFC 9111
+// §3). reqCC and respCC are the request's and response's directives (the
+// response's from the targeted field when one applies); hasValidator and
+// fresh say whether it can be revalidated or served as fresh at all.
+func (c *Cache) storable(req *http.Request, status int, h http.Header, reqCC cachecontrol.Request, respCC cachecontrol.Response, f freshness) NotStoredReason {
+	if req.Method != http.MethodGet {
+		return ReasonMethod
+	}
+	if !understoodStatus(status) {
+		return ReasonStatus
+	}
+	if reqCC.NoStore() {
+		return ReasonNoStore
+	}
+	// §5.2.2.3: must-understand with an understood status overrides
+	// no-store.
+	if respCC.NoStore() && !respCC.MustUnderstand() {
+		return ReasonNoStore
+	}
+	if c.opts.Private {
+		// A private cache may store private responses.
+	} else {
+		if respCC.Private() && !respCC.PrivateQualified() {
+			return ReasonPrivate
+		}
+		if len(req.Header["Authorization"]) > 0 {
+			_, smax := respCC.SMaxAge()
+			if !respCC.Public() && !smax && !respCC.MustRevalidate() {
+				return ReasonAuthorization
+			}
+		}
+		if len(h["Set-Cookie"]) > 0 && !c.opts.StripSetCookie {
+			return ReasonSetCookie
+		}
+	}
+	for v := range httplex.ElementsOf(h["Vary"]) {
+		if v == "*" {
+			return ReasonVaryStar
+		}
+	}
+	_, hasExpires := h["Expires"]
+	explicit := f.explicit || hasExpires || respCC.Public() || (!c.opts.Private && respCC.PrivateQualified())
+	if !explicit && !f.heuristic && !heuristicStatus(status) {
+		return ReasonNotCacheable
+	}
+	if f.lifetime <= 0 && len(h["Etag"]) == 0 && len(h["Last-Modified"]) == 0 {
+		// Already stale with nothing to revalidate with: only worth keeping
+		// when a stale extension lets it be served.
+		if _, ok := respCC.StaleIfError(); !ok {
+			if _, ok := respCC.StaleWhileRevalidate(); !ok {
+				return ReasonNotCacheable
+			}
+		}
+	}
+	return Storable
+}

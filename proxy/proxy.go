@@ -1,0 +1,280 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/notmod/notmod/httpcache"
+	"github.com/notmod/notmod/precond"
+)
+
+// Defaults for the zero fields of [Options].
+const (
+	DefaultDialTimeout     = 5 * time.Second
+	DefaultResponseTimeout = 30 * time.Second
+)
+
+// Options configures a [Proxy].
+type Options struct {
+	// Origin is the server requests are forwarded to: scheme and host,
+	// and optionally a path prefix. Required.
+	Origin *url.URL
+
+	// Cache decides and stores. Required. Its Transport, when nil, is set
+	// to the proxy's, so that background revalidation reaches the origin.
+	Cache *httpcache.Cache
+
+	// Transport carries requests to the origin. Nil means an
+	// http.Transport with DialTimeout and ResponseTimeout.
+	Transport http.RoundTripper
+
+	// DialTimeout bounds connecting to the origin; ResponseTimeout bounds
+	// waiting for its response header. An origin that hangs gets the
+	// client a 504 (or a stale response, where one may be served). Zero
+	// means the defaults above.
+	DialTimeout     time.Duration
+	ResponseTimeout time.Duration
+
+	// PreserveHost sends the client's Host to the origin instead of the
+	// origin's own host name.
+	PreserveHost bool
+
+	// Logger receives errors. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Proxy is the shared-cache handler. It is safe for concurrent use.
+type Proxy struct {
+	cache  *httpcache.Cache
+	rp     *httputil.ReverseProxy
+	origin *url.URL
+	opts   Options
+	bufs   sync.Pool
+}
+
+type lookupKey struct{}
+
+// New returns a proxy in front of o.Origin, caching in o.Cache.
+func New(o Options) (*Proxy, error) {
+	if o.Origin == nil || o.Origin.Host == "" || (o.Origin.Scheme != "http" && o.Origin.Scheme != "https") {
+		return nil, errors.New("proxy: origin must be an http or https URL")
+	}
+	if o.Cache == nil {
+		return nil, errors.New("proxy: no cache")
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.ResponseTimeout == 0 {
+		o.ResponseTimeout = DefaultResponseTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Transport == nil {
+		o.Transport = &http.Transport{
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			ResponseHeaderTimeout: o.ResponseTimeout,
+			MaxIdleConns:          1024,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   o.DialTimeout,
+			DisableCompression:    true,
+		}
+	}
+	p := &Proxy{cache: o.Cache, origin: o.Origin, opts: o}
+	p.cache.SetTransport(o.Transport)
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      o.Transport,
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler:   p.errorHandler,
+		BufferPool:     (*bufferPool)(&p.bufs),
+		ErrorLog:       slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+	}
+	return p, nil
+}
+
+// ServeHTTP answers r from the cache or through the origin.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l := p.cache.Lookup(r)
+	if l.Decision == httpcache.Wait {
+		// Another request for this URL is at the origin: wait for it,
+		// then look again (request collapsing).
+		if err := l.Wait(r.Context()); err != nil {
+			l.Release()
+			return
+		}
+		l = l.Retry()
+	}
+	switch l.Decision {
+	case httpcache.Serve:
+		p.serveStored(w, l)
+		l.Release()
+	case httpcache.ServeStale:
+		p.serveStored(w, l)
+		l.Revalidate(p.outbound(r))
+	case httpcache.GatewayTimeout:
+		h := w.Header()
+		h.Set("Cache-Status", string(l.AppendCacheStatus(nil)))
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusGatewayTimeout)
+		_, _ = w.Write([]byte("not in cache (only-if-cached)\n"))
+		l.Release()
+	default:
+		p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), lookupKey{}, l)))
+		l.Release()
+	}
+}
+
+// serveStored writes a stored response: status, stored fields, Age,
+// Cache-Status and content, or a 304, or a 206 for a Range it may honour.
+func (p *Proxy) serveStored(w http.ResponseWriter, l *httpcache.Lookup) {
+	code, body := l.Reply()
+	h := w.Header()
+	l.Fields(code, func(name, value string) bool {
+		h[name] = append(h[name], value)
+		return true
+	})
+	var num [20]byte
+	h["Age"] = []string{string(strconv.AppendInt(num[:0], l.Age(), 10))}
+	h["Cache-Status"] = append(h["Cache-Status"], string(l.AppendCacheStatus(num[:0])))
+	if code == http.StatusNotModified {
+		w.WriteHeader(code)
+		return
+	}
+	if code == http.StatusOK && l.RangeOK() && precond.WriteRange(w, firstValue(l, "Range"), body) {
+		return
+	}
+	h["Content-Length"] = []string{strconv.Itoa(l.BodyLength())}
+	w.WriteHeader(code)
+	if len(body) > 0 {
+		_, _ = w.Write(body)
+	}
+}
+
+func firstValue(l *httpcache.Lookup, name string) string {
+	return l.Request().Header.Get(name)
+}
+
+// outbound builds the request to send to the origin for r, as the
+// ReverseProxy would, for requests the cache makes on its own.
+func (p *Proxy) outbound(r *http.Request) *http.Request {
+	out := r.Clone(context.WithoutCancel(r.Context()))
+	out.RequestURI = ""
+	pr := &httputil.ProxyRequest{In: r, Out: out}
+	pr.SetURL(p.origin)
+	pr.SetXForwarded()
+	if p.opts.PreserveHost {
+		out.Host = r.Host
+	}
+	for _, k := range hopHeaders {
+		out.Header.Del(k)
+	}
+	return out
+}
+
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	pr.SetURL(p.origin)
+	pr.SetXForwarded()
+	if p.opts.PreserveHost {
+		pr.Out.Host = pr.In.Host
+	}
+	if l, ok := pr.In.Context().Value(lookupKey{}).(*httpcache.Lookup); ok {
+		l.Outbound(pr.Out.Header)
+	}
+}
+
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	l, ok := resp.Request.Context().Value(lookupKey{}).(*httpcache.Lookup)
+	if !ok {
+		return nil
+	}
+	r, err := l.Receive(resp)
+	if err != nil {
+		return err
+	}
+	if r != resp {
+		*resp = *r
+	}
+	return nil
+}
+
+// errorHandler answers when the origin could not be reached or answered
+// wrongly: with a stale response where one may be served (RFC 9111
+// §4.2.4), else 504 for a timeout and 502 for anything else. No error
+// text reaches the client.
+func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	l, _ := r.Context().Value(lookupKey{}).(*httpcache.Lookup)
+	if l != nil {
+		if resp, ok := l.Fail(err); ok {
+			writeResponse(w, resp)
+			return
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return // the client went away
+	}
+	code := http.StatusBadGateway
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		code = http.StatusGatewayTimeout
+	}
+	p.opts.Logger.Warn("origin request failed", "method", r.Method, "uri", r.URL.RequestURI(), "status", code, "err", err)
+	if l != nil {
+		l.Status.FwdStatus = 0
+		w.Header().Set("Cache-Status", string(l.AppendCacheStatus(nil)))
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(http.StatusText(code) + "\n"))
+}
+
+// writeResponse copies a response built by the cache to w.
+func writeResponse(w http.ResponseWriter, resp *http.Response) {
+	defer resp.Body.Close()
+	h := w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	if resp.StatusCode != http.StatusNotModified {
+		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	w.WriteHeader(resp.StatusCode)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// bufferPool lends ReverseProxy its copy buffers.
+type bufferPool sync.Pool
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := (*sync.Pool)(b).Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { (*sync.Pool)(b).Put(&buf) }
