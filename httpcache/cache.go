@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/notmod/notmod/cachecontrol"
+	"github.com/notmod/notmod/internal/httplex"
 	"github.com/notmod/notmod/store"
 )
 
@@ -62,6 +64,14 @@ type Options struct {
 	// obeys in place of Cache-Control, first match wins (RFC 9213). Nil
 	// means {"CDN-Cache-Control"}; an empty non-nil slice obeys none.
 	TargetedFields []string
+
+	// IgnoreSurrogateControl makes the cache ignore Surrogate-Control
+	// (W3C Edge Architecture 1.0). By default a shared cache obeys the
+	// Surrogate-Control directives addressed to it, or to every surrogate,
+	// in place of Cache-Control, announces itself to the origin with
+	// Surrogate-Capability, and removes Surrogate-Control from what it
+	// sends to clients.
+	IgnoreSurrogateControl bool
 
 	// StoreTimeout bounds each store operation; a store that does not
 	// answer in time is treated as a miss. Zero means DefaultStoreTimeout.
@@ -178,7 +188,8 @@ func (c *Cache) MaxObjectSize() int64 { return c.opts.MaxObjectSize }
 
 // responseDirectives returns the cache directives of a response that apply
 // to this cache: those of the first targeted field present and valid
-// (RFC 9213 §2.2), otherwise those of Cache-Control.
+// (RFC 9213 §2.2), else the Surrogate-Control directives addressed to this
+// cache, else those of Cache-Control.
 func (c *Cache) responseDirectives(h http.Header) cachecontrol.Response {
 	if !c.opts.Private {
 		for _, f := range c.opts.TargetedFields {
@@ -188,8 +199,40 @@ func (c *Cache) responseDirectives(h http.Header) cachecontrol.Response {
 				}
 			}
 		}
+		if lines, ok := h["Surrogate-Control"]; ok && !c.opts.IgnoreSurrogateControl {
+			if mine := surrogateDirectives(lines, c.opts.Name); mine != "" {
+				return cachecontrol.ParseResponse([]string{mine})
+			}
+		}
 	}
 	return cachecontrol.ParseResponse(h["Cache-Control"])
+}
+
+// surrogateDirectives returns, as one Cache-Control-style list, the
+// directives of Surrogate-Control addressed to every surrogate or to the
+// device named name: "max-age=60;name" (Edge Architecture 1.0 §2.2).
+func surrogateDirectives(lines []string, name string) string {
+	var b strings.Builder
+	for el := range httplex.ElementsOf(lines) {
+		d, target, targeted := httplex.Cut(el, ';')
+		if targeted && !httplex.EqualFold(httplex.TrimOWS(target), name) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(httplex.TrimOWS(d))
+	}
+	return b.String()
+}
+
+// SurrogateCapability returns the Surrogate-Capability member this cache
+// announces to the origin, or "" when it ignores Surrogate-Control.
+func (c *Cache) SurrogateCapability() string {
+	if c.opts.IgnoreSurrogateControl || c.opts.Private {
+		return ""
+	}
+	return c.opts.Name + `="Surrogate/1.0"`
 }
 
 // requestDirectives returns the request's Cache-Control directives;

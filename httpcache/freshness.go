@@ -90,21 +90,27 @@ func singleTime(lines []string) (time.Time, bool) {
 	return t, err == nil
 }
 
-// ageValue parses the Age field (RFC 9111 §5.1): delta-seconds, the first
-// line only. An invalid value is ignored.
+// ageValue parses the Age field (RFC 9111 §5.1): exactly one
+// delta-seconds, capped at 2^31 (§1.2.2). Anything else — a list, several
+// lines, a sign, a fraction, parameters — is invalid freshness information,
+// and the response is then treated as stale (§4.2.1): ageValue returns
+// invalidAge.
 func ageValue(lines []string) time.Duration {
 	if len(lines) == 0 {
 		return 0
 	}
+	if len(lines) > 1 {
+		return invalidAge
+	}
 	s := httplex.TrimOWS(lines[0])
 	if s == "" {
-		return 0
+		return invalidAge
 	}
 	var n int64
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < '0' || c > '9' {
-			return 0
+			return invalidAge
 		}
 		n = n*10 + int64(c-'0')
 		if n > 1<<31 {
@@ -113,6 +119,10 @@ func ageValue(lines []string) time.Duration {
 	}
 	return time.Duration(n) * time.Second
 }
+
+// invalidAge is the age given to a response whose Age is invalid: older
+// than any freshness lifetime (2^31 seconds, §1.2.2).
+const invalidAge = (1 << 31) * time.Second
 
 // initialAge computes corrected_initial_age (RFC 9111 §4.2.3) from the Age
 // and Date of a response and the times its request was sent and it was

@@ -57,10 +57,16 @@ func (c *Cache) storedFieldFilter(h http.Header, cc cachecontrol.Response) func(
 }
 
 // notUpdated lists fields a 304 or HEAD response does not update in a
-// stored response (RFC 9111 §3.2): Content-Length, and Content-Range,
-// which describes the content of one response.
+// stored response (RFC 9111 §3.2): Content-Length; Content-Range, which
+// describes the content of one response; and the fields the stored
+// content depends on, which a response without content cannot change:
+// Content-Encoding, Content-MD5 and ETag (the tag the 304 was matched by).
 func notUpdated(name string) bool {
-	return name == "Content-Length" || name == "Content-Range"
+	switch name {
+	case "Content-Length", "Content-Range", "Content-Encoding", "Content-Md5", "Etag":
+		return true
+	}
+	return false
 }
 
 // headerOf rebuilds the header of a stored entry as an http.Header.

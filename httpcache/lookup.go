@@ -378,13 +378,11 @@ func (l *Lookup) validators() precond.Validators {
 // retained beyond the stored value's life, which the store guarantees
 // while it is referenced.
 func (l *Lookup) Fields(code int, fn func(name, value string) bool) {
-	if code != http.StatusNotModified {
-		l.e.fields(fn)
-		return
-	}
 	hasETag := l.e.etag != ""
+	strip := !l.c.opts.IgnoreSurrogateControl && !l.c.opts.Private
 	l.e.fields(func(name, value string) bool {
-		if precond.OmitFrom304(name, hasETag) {
+		if code == http.StatusNotModified && precond.OmitFrom304(name, hasETag) ||
+			strip && len(name) == len("Surrogate-Control") && name == "Surrogate-Control" {
 			return true
 		}
 		return fn(name, value)

@@ -174,6 +174,9 @@ func (l *Lookup) stale(detail string) *http.Response {
 // setStatus adds this cache's Cache-Status member to h, after those of
 // caches nearer the origin (RFC 9211 §2).
 func (l *Lookup) setStatus(h http.Header) {
+	if !l.c.opts.IgnoreSurrogateControl && !l.c.opts.Private {
+		delete(h, "Surrogate-Control") // for this surrogate, not its clients
+	}
 	h["Cache-Status"] = append(h["Cache-Status"], string(l.AppendCacheStatus(nil)))
 }
 

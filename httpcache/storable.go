@@ -60,8 +60,8 @@ func (r NotStoredReason) String() string {
 	return "unknown"
 }
 
-// understoodStatus lists the final status codes this cache understands
-// well enough to store and reuse (§3, §5.2.2.3).
+// understoodStatus lists the final status codes whose semantics this cache
+// understands, as must-understand requires (§5.2.2.3).
 func understoodStatus(code int) bool {
 	switch code {
 	case 200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 451, 501:
@@ -78,7 +78,11 @@ func (c *Cache) storable(req *http.Request, status int, h http.Header, reqCC cac
 	if req.Method != http.MethodGet {
 		return ReasonMethod
 	}
-	if !understoodStatus(status) {
+	// §3: the status must be final; 206 and 304 are not stored whole
+	// responses, and must-understand requires a status this cache
+	// understands (§5.2.2.3).
+	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified ||
+		respCC.MustUnderstand() && !understoodStatus(status) {
 		return ReasonStatus
 	}
 	if reqCC.NoStore() {

@@ -62,10 +62,9 @@ func (c *Cache) newEntry(h http.Header, status int, body []byte, requestTime, re
 	e.header = headerBlock(nil, h, c.storedFieldFilter(h, cc))
 
 	ttl := e.lifetime - e.initialAge
-	extra := max(e.swr, e.sie, 0)
-	if e.etag != "" || !e.lastModified.IsZero() {
-		extra = max(extra, c.opts.KeepStale)
-	}
+	// Kept past freshness: for revalidation with a 304, for the stale
+	// extensions, and to serve stale while the origin is unreachable.
+	extra := max(e.swr, e.sie, c.opts.KeepStale)
 	ttl = max(ttl, 0) + extra
 	if ttl <= 0 {
 		ttl = time.Second

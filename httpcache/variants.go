@@ -53,8 +53,12 @@ func varyNames(h http.Header) (names []string, star bool) {
 
 // varyValues serialises the request's values of the named fields,
 // normalised where their semantics allow (RFC 9111 §4.1): list elements
-// trimmed of whitespace and joined by commas; Accept-Encoding codings
-// lower-cased and sorted. An absent field differs from an empty one.
+// trimmed of whitespace and joined by commas; for the proactive
+// negotiation fields whose members are case-insensitive tokens with
+// weights (Accept-Encoding, Accept-Language, Accept-Charset; RFC 9110
+// §12.5), members lower-cased, stripped of whitespace and sorted, since
+// neither case nor order changes their meaning. An absent field differs
+// from an empty one.
 func varyValues(names []string, h http.Header) string {
 	if len(names) == 0 {
 		return ""
@@ -69,13 +73,14 @@ func varyValues(names []string, h http.Header) string {
 		}
 		b.WriteByte('=')
 		var elems []string
+		fold := n == "Accept-Encoding" || n == "Accept-Language" || n == "Accept-Charset"
 		for e := range httplex.ElementsOf(lines) {
-			if n == "Accept-Encoding" {
+			if fold {
 				e = strings.ToLower(removeOWS(e))
 			}
 			elems = append(elems, e)
 		}
-		if n == "Accept-Encoding" {
+		if fold {
 			slices.Sort(elems)
 		}
 		b.WriteString(strings.Join(elems, ","))

@@ -180,6 +180,9 @@ func (p *Proxy) outbound(r *http.Request) *http.Request {
 	for _, k := range hopHeaders {
 		out.Header.Del(k)
 	}
+	if sc := p.cache.SurrogateCapability(); sc != "" {
+		out.Header.Add("Surrogate-Capability", sc)
+	}
 	return out
 }
 
@@ -191,6 +194,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetXForwarded()
 	if p.opts.PreserveHost {
 		pr.Out.Host = pr.In.Host
+	}
+	if sc := p.cache.SurrogateCapability(); sc != "" {
+		pr.Out.Header.Add("Surrogate-Capability", sc)
 	}
 	if l, ok := pr.In.Context().Value(lookupKey{}).(*httpcache.Lookup); ok {
 		l.Outbound(pr.Out.Header)
