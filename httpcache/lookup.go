@@ -61,7 +61,7 @@ type Lookup struct {
 
 	kb       *[]byte // the primary key, built without allocating
 	primary  string  // the primary key as a string, once needed
-	key      string // key of the chosen (or to-be-stored) response
+	key      string  // key of the chosen (or to-be-stored) response
 	rec      *variantRecord
 	vary     string // the request's Vary-selected values, per rec
 	raw      []byte // the stored value of e
