@@ -9,11 +9,14 @@
 // determineTestResult (kind: required, the default, / optimal / check;
 // states: pass, fail, optional_fail, yes, no, setup_fail, dependency_fail,
 // retry, harness_fail, untested). Required tests that do not pass are compared
-// with known-failures.txt.
+// with two lists: known-failures.txt (limitations of notmod, expected to
+// shrink) and disputed.txt (tests the project holds to be wrong, each with a
+// reason; see the Conformance section of the project README).
 //
-// Exit status: 0 when every non-passing required test is listed in
-// known-failures.txt, 1 when one is not, 2 when the harness itself could not
-// run (bad arguments, suite missing, proxy not starting, time-out).
+// Exit status: 0 when every non-passing required test is listed in one of the
+// two files, 1 when one is not, 2 when the harness itself could not run (bad
+// arguments, a test id in both files, suite missing, proxy not starting,
+// time-out).
 //
 // Run `node run.mjs --help` for the flags.
 
@@ -37,12 +40,14 @@ flags:
   --request-timeout SECS   per-request limit in the client (default 30)
   --out DIR                where results.json, summary.md and logs go (default conformance/out)
   --known FILE             known required failures (default conformance/known-failures.txt)
+  --disputed FILE          required tests held to be wrong (default conformance/disputed.txt)
   --markdown               also print the summary as a Markdown table
   --verbose                also list the optimal tests that did not pass
   --suite-cli              run the suite's own cli.mjs (no per-request timeout) instead of client.mjs
   --id TEST_ID             debug one test: run the suite's cli.mjs for it, print its request and
                            response dumps (client and origin side); no gating
   --update-known-failures  rewrite the known-failures file with the required tests not passing now
+                           and not disputed (the reasons of ids already listed are kept)
   -h, --help               this text
 
 environment:
@@ -87,6 +92,7 @@ function parseArgs (argv) {
     requestTimeout: 30,
     out: path.join(HERE, 'out'),
     known: path.join(HERE, 'known-failures.txt'),
+    disputed: path.join(HERE, 'disputed.txt'),
     markdown: false,
     verbose: false,
     suiteCli: false,
@@ -116,6 +122,7 @@ function parseArgs (argv) {
       case '--request-timeout': opts.requestTimeout = Number(value()); break
       case '--out': opts.out = path.resolve(value()); break
       case '--known': opts.known = path.resolve(value()); break
+      case '--disputed': opts.disputed = path.resolve(value()); break
       case '--markdown': opts.markdown = true; break
       case '--verbose': opts.verbose = true; break
       case '--suite-cli': opts.suiteCli = true; break
@@ -395,35 +402,75 @@ function summarize (records) {
   return summary
 }
 
-// ---------------------------------------------------------------- known failures
+// ---------------------------------------------------------------- known failures and disputed tests
 
-function readKnown (file) {
+// readList reads a list of test ids: one id per line, '#' starts a comment;
+// the comment after an id on the same line is that id's reason. It returns
+// the entries in file order ({ id, reason, line }). A missing file is an empty
+// list. With needReason, an id without a reason, and in any case an id listed
+// twice, is an error.
+function readList (file, { needReason = false } = {}) {
   let text
   try {
     text = fs.readFileSync(file, 'utf8')
   } catch (err) {
     if (err.code === 'ENOENT') return []
-    throw err
+    throw new HarnessError(`cannot read ${file}: ${err.message}`)
   }
-  const ids = []
-  for (const line of text.split('\n')) {
-    const id = line.replace(/#.*/, '').trim()
-    if (id) ids.push(id)
-  }
-  return ids
+  const entries = []
+  const seen = new Map()
+  text.split('\n').forEach((raw, i) => {
+    const hash = raw.indexOf('#')
+    const id = (hash < 0 ? raw : raw.slice(0, hash)).trim()
+    if (!id) return
+    const line = i + 1
+    if (/\s/.test(id)) throw new HarnessError(`${file}:${line}: one test id per line, got "${id}"`)
+    const reason = hash < 0 ? '' : raw.slice(hash + 1).trim()
+    if (needReason && !reason) throw new HarnessError(`${file}:${line}: ${id} has no reason (write it after '#')`)
+    if (seen.has(id)) throw new HarnessError(`${file}:${line}: ${id} is already listed on line ${seen.get(id)}`)
+    seen.set(id, line)
+    entries.push({ id, reason, line })
+  })
+  return entries
 }
 
-function writeKnown (file, records) {
-  const header = `# Required tests of ${SUITE_NAME}@${SUITE_VERSION} that \`notmod serve\` does not pass yet.
-# One test id per line; '#' starts a comment (the state after each id is the
-# one seen when the line was written). scripts/conformance fails when a
-# required test does not pass and is not listed here, and notes listed tests
-# that pass now so they can be removed: this list only shrinks.
-# Written by: scripts/conformance --update-known-failures
+// readLists reads the known-failures and disputed lists and refuses a test
+// id that is in both.
+function readLists (opts) {
+  const known = readList(opts.known)
+  const disputed = readList(opts.disputed, { needReason: true })
+  const disputedIds = new Set(disputed.map(e => e.id))
+  const both = known.filter(e => disputedIds.has(e.id)).map(e => e.id)
+  if (both.length) {
+    throw new HarnessError(`${both.length} test id(s) in both ${displayName(opts.known)} and ${displayName(opts.disputed)} (a test is either a known failure or disputed): ${both.join(' ')}`)
+  }
+  return { known, disputed }
+}
+
+// displayName gives a list file's path relative to the repository root when
+// it is inside it.
+function displayName (file) {
+  const fromRoot = path.relative(path.dirname(HERE), file)
+  return fromRoot.startsWith('..') ? file : fromRoot
+}
+
+// writeKnown rewrites the known-failures file with the required tests that do
+// not pass and are not disputed; ids already listed keep their reason, new
+// ones get their current state as a comment.
+function writeKnown (file, records, known, disputedIds) {
+  const header = `# Required tests of ${SUITE_NAME}@${SUITE_VERSION} that \`notmod serve\` does not pass:
+# limitations of notmod. Tests the project holds to be wrong are in disputed.txt
+# instead; a test id is in one file or the other, never both.
+# One test id per line; '#' starts a comment, and the comment after an id is its
+# reason. scripts/conformance fails when a required test does not pass and is
+# in neither file, and notes listed tests that pass now so they can be removed:
+# this list only shrinks.
+# Rewrite with: scripts/conformance --update-known-failures
 `
+  const reasons = new Map(known.map(e => [e.id, e.reason]))
   const lines = records
-    .filter(r => r.kind === 'required' && r.state !== 'pass')
-    .map(r => `${r.id}  # ${r.state}`)
+    .filter(r => r.kind === 'required' && r.state !== 'pass' && !disputedIds.has(r.id))
+    .map(r => `${r.id}  # ${reasons.get(r.id) || r.state}`)
   fs.writeFileSync(file, header + (lines.length ? '\n' + lines.join('\n') + '\n' : ''))
 }
 
@@ -565,18 +612,25 @@ async function runSuite (opts, bin, extraArgs) {
   }
 }
 
-// compareKnown compares the required tests that do not pass with the
-// known-failures list.
-function compareKnown (records, known) {
-  const knownSet = new Set(known)
+// compareLists compares the required tests that do not pass with the
+// known-failures and disputed lists.
+function compareLists (records, known, disputed) {
+  const knownSet = new Set(known.map(e => e.id))
+  const reasons = new Map(disputed.map(e => [e.id, e.reason]))
   const byId = new Map(records.map(r => [r.id, r]))
   const notPassing = records.filter(r => r.kind === 'required' && r.state !== 'pass')
+  const passing = id => byId.has(id) && byId.get(id).state === 'pass'
+  const notRequired = id => !byId.has(id) || byId.get(id).kind !== 'required'
   return {
     knownSet,
+    reasons,
     notPassing,
-    unexpected: notPassing.filter(r => !knownSet.has(r.id)),
-    nowPassing: known.filter(id => byId.has(id) && byId.get(id).state === 'pass'),
-    notRequired: known.filter(id => !byId.has(id) || byId.get(id).kind !== 'required')
+    disputedNotPassing: notPassing.filter(r => reasons.has(r.id)),
+    unexpected: notPassing.filter(r => !knownSet.has(r.id) && !reasons.has(r.id)),
+    nowPassing: [...knownSet].filter(passing),
+    notRequired: [...knownSet].filter(notRequired),
+    disputedPassing: [...reasons.keys()].filter(passing),
+    disputedNotRequired: [...reasons.keys()].filter(notRequired)
   }
 }
 
@@ -587,25 +641,27 @@ function markdownSummary (run, cmp) {
     '',
     markdownTable(run.summary),
     '',
-    `Required tests not passing (${cmp.notPassing.length}):`,
+    `Required tests not passing (${cmp.notPassing.length}, of which ${cmp.disputedNotPassing.length} disputed: held wrong, see README § Conformance):`,
     '',
-    ...cmp.notPassing.map(r => `- \`${r.id}\` (${r.state}): ${oneLine(r.name, 200)}`)
+    ...cmp.notPassing.map(r => `- \`${r.id}\` (${r.state}${cmp.reasons.has(r.id) ? ', disputed' : ''}): ${oneLine(r.name, 200)}`)
   ].join('\n') + '\n'
 }
 
-// printReport prints the summary table and the required tests that do not
-// pass ('!' marks those missing from the known-failures list).
+// printReport prints the summary table, the required tests that do not pass
+// ('!' marks those in neither list) and, in a section of their own, the
+// disputed ones that do not pass.
 function printReport (opts, run, cmp) {
   const mark = r => cmp.knownSet.has(r.id) ? '' : '!'
   console.log(`\n${run.records.length} tests in ${run.seconds}s (check tests: passed = "yes", failed = "no")\n`)
   console.log(textTable(run.summary))
   if (run.proxyDied) console.log(`\nWARNING: the proxy exited during the run; see ${path.join(opts.out, 'proxy.log')}`)
-  const failed = cmp.notPassing.filter(r => r.state === 'fail')
+  const own = cmp.notPassing.filter(r => !cmp.reasons.has(r.id))
+  const failed = own.filter(r => r.state === 'fail')
   if (failed.length) {
     console.log(`\nrequired tests failed (${failed.length}; ! = not in the known-failures list):`)
     for (const r of failed) console.log(`  ${mark(r) || ' '} ${describe(r)}`)
   }
-  const notJudged = cmp.notPassing.filter(r => r.state !== 'fail')
+  const notJudged = own.filter(r => r.state !== 'fail')
   if (notJudged.length) {
     console.log(`\nrequired tests not judged (${notJudged.length}; ! = not in the known-failures list):`)
     for (const state of ['setup_fail', 'dependency_fail', 'retry', 'harness_fail', 'untested']) {
@@ -615,6 +671,12 @@ function printReport (opts, run, cmp) {
       console.log(wrap(list.map(r => mark(r) + r.id), '    '))
     }
   }
+  if (cmp.disputedNotPassing.length) {
+    console.log(`\ndisputed: held wrong, see README § Conformance (${cmp.disputedNotPassing.length} required, not passing; listed in ${displayName(opts.disputed)}):`)
+    for (const r of cmp.disputedNotPassing) {
+      console.log(`    ${r.id} [${r.state}] ${oneLine(cmp.reasons.get(r.id), 120)}`)
+    }
+  }
   if (opts.verbose) {
     const optimal = run.records.filter(r => r.kind === 'optimal' && r.state !== 'pass')
     console.log(`\noptimal tests not passing (${optimal.length}):`)
@@ -622,16 +684,17 @@ function printReport (opts, run, cmp) {
   }
 }
 
-// gate prints the comparison with the known-failures list (or rewrites the
-// list) and returns the exit status.
-function gate (opts, cmp, known, records) {
-  const fromRoot = path.relative(path.dirname(HERE), opts.known)
-  const knownName = fromRoot.startsWith('..') ? opts.known : fromRoot
+// gate prints the comparison with the two lists (or rewrites the
+// known-failures list) and returns the exit status.
+function gate (opts, cmp, lists, records) {
+  const knownName = displayName(opts.known)
+  const disputedName = displayName(opts.disputed)
   if (opts.updateKnown) {
-    writeKnown(opts.known, records)
+    writeKnown(opts.known, records, lists.known, cmp.reasons)
+    const kept = cmp.notPassing.length - cmp.disputedNotPassing.length
     const removed = cmp.nowPassing.length + cmp.notRequired.length
-    console.log(`\nwrote ${knownName}: ${cmp.notPassing.length} ids (${cmp.unexpected.length} added, ${removed} removed)`)
-    if (cmp.unexpected.length && known.length) {
+    console.log(`\nwrote ${knownName}: ${kept} ids (${cmp.unexpected.length} added, ${removed} removed; ${cmp.disputedNotPassing.length} disputed left out)`)
+    if (cmp.unexpected.length && lists.known.length) {
       console.log(`  added (the list should only shrink): ${cmp.unexpected.map(r => r.id).join(' ')}`)
     }
     return 0
@@ -644,13 +707,21 @@ function gate (opts, cmp, known, records) {
     console.log(`\nnote: ${cmp.notRequired.length} id(s) listed in ${knownName} are not required tests of this suite version:`)
     console.log(wrap(cmp.notRequired, '    '))
   }
+  if (cmp.disputedPassing.length) {
+    console.log(`\nnote: ${cmp.disputedPassing.length} disputed test(s) listed in ${disputedName} pass now; check the reason, and remove them from the list:`)
+    console.log(wrap(cmp.disputedPassing, '    '))
+  }
+  if (cmp.disputedNotRequired.length) {
+    console.log(`\nnote: ${cmp.disputedNotRequired.length} id(s) listed in ${disputedName} are not required tests of this suite version:`)
+    console.log(wrap(cmp.disputedNotRequired, '    '))
+  }
   if (cmp.unexpected.length) {
-    console.log(`\nFAIL: ${cmp.unexpected.length} required test(s) not passing and not listed in ${knownName}:`)
+    console.log(`\nFAIL: ${cmp.unexpected.length} required test(s) not passing and listed in neither ${knownName} nor ${disputedName}:`)
     console.log(wrap(cmp.unexpected.map(r => r.id), '    '))
     console.log('  results.json has each one\'s message; debug one with: scripts/conformance --id TEST_ID')
     return 1
   }
-  console.log(`\nok: every required test that does not pass is listed in ${knownName} (${known.length} listed)`)
+  console.log(`\nok: every required test that does not pass is listed in ${knownName} (${lists.known.length} listed) or ${disputedName} (${lists.disputed.length} listed)`)
   return 0
 }
 
@@ -673,6 +744,7 @@ async function main () {
   if (!bin) throw new HarnessError('NOTMOD_BIN is not set (scripts/conformance builds ./cmd/notmod and sets it)')
   const extraArgs = splitWords(process.env.NOTMOD_SERVE_ARGS)
   checkSuite()
+  const lists = opts.id ? null : readLists(opts)
   fs.mkdirSync(opts.out, { recursive: true })
   for (const f of ['origin.log', 'proxy.log', 'client.log', 'client.stderr.log']) {
     fs.rmSync(path.join(opts.out, f), { force: true })
@@ -686,18 +758,20 @@ async function main () {
     if (opts.id) return await runOne(opts, bin, extraArgs, opts.out)
 
     const run = await runSuite(opts, bin, extraArgs)
-    const known = readKnown(opts.known)
-    const cmp = compareKnown(run.records, known)
+    const cmp = compareLists(run.records, lists.known, lists.disputed)
     const { records, proxyDied, ...meta } = run
+    const tests = records.map(r => cmp.reasons.has(r.id)
+      ? { ...r, listed: 'disputed', reason: cmp.reasons.get(r.id) }
+      : cmp.knownSet.has(r.id) ? { ...r, listed: 'known-failure' } : r)
     fs.writeFileSync(path.join(opts.out, 'results.json'), JSON.stringify({
-      suite: `${SUITE_NAME}@${SUITE_VERSION}`, ...meta, tests: records
+      suite: `${SUITE_NAME}@${SUITE_VERSION}`, ...meta, tests
     }, null, 2) + '\n')
     const md = markdownSummary(run, cmp)
     fs.writeFileSync(path.join(opts.out, 'summary.md'), md)
 
     printReport(opts, run, cmp)
     if (opts.markdown) console.log('\n' + md)
-    const code = gate(opts, cmp, known, records)
+    const code = gate(opts, cmp, lists, records)
     console.log(`details: ${path.join(opts.out, 'results.json')}`)
     console.log(finalLine(run.summary))
     return code

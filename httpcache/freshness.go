@@ -92,9 +92,12 @@ func singleTime(lines []string) (time.Time, bool) {
 
 // ageValue parses the Age field (RFC 9111 §5.1): exactly one
 // delta-seconds, capped at 2^31 (§1.2.2). Anything else — a list, several
-// lines, a sign, a fraction, parameters — is invalid freshness information,
-// and the response is then treated as stale (§4.2.1): ageValue returns
-// invalidAge.
+// lines, a sign, a fraction, parameters — is treated as invalid freshness
+// information, and the response as stale (§4.2.1): ageValue returns
+// invalidAge. §5.1 says a cache SHOULD use the first member of a list and
+// ignore an invalid value; notmod departs from that in the conservative
+// direction, since an Age it cannot read may hide any age at all (the
+// conformance suite expects the same, see README § Conformance).
 func ageValue(lines []string) time.Duration {
 	if len(lines) == 0 {
 		return 0

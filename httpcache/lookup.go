@@ -251,7 +251,7 @@ func (c *Cache) forward(l *Lookup, collapse bool) *Lookup {
 	}
 	l.Decision = Forward
 	l.validate = l.found && (l.e.etag != "" || !l.e.lastModified.IsZero() || l.rec != nil && len(l.rec.variants) > 0)
-	if l.req.Method != http.MethodGet || l.req.Header.Get("Range") != "" || !collapse {
+	if l.req.Method != http.MethodGet || l.req.Header.Get("Range") != "" || l.noCache || !collapse {
 		return l
 	}
 	f, leader := c.join(l.primaryKey())

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/notmod/notmod/internal/httplex"
 	"github.com/notmod/notmod/precond"
 )
 
@@ -121,13 +122,19 @@ func (l *Lookup) Receive(resp *http.Response) (*http.Response, error) {
 // Fail handles a request that got no response from the origin. When a
 // stored response may be served stale, because the origin is unreachable
 // and no directive forbids it (RFC 9111 §4.2.4), it returns that response
-// to send; otherwise it reports false and the caller answers 502 or 504.
+// to send; otherwise it reports false and the caller answers 502 or 504
+// (504 when a stored response existed but could not be used, §5.2.2.2;
+// see [Lookup.HadStored]).
 func (l *Lookup) Fail(err error) (*http.Response, bool) {
 	if !l.found || !l.mayServeStale() || errors.Is(err, context.Canceled) {
 		return nil, false
 	}
 	return l.stale("origin-unreachable"), true
 }
+
+// HadStored reports whether a stored response was found for the request,
+// whether or not it could be used.
+func (l *Lookup) HadStored() bool { return l.found }
 
 func isSafe(method string) bool {
 	switch method {
@@ -299,7 +306,26 @@ func (l *Lookup) fetchFull(resp *http.Response) (*http.Response, error) {
 	out.Header.Del("If-None-Match")
 	out.Header.Del("If-Modified-Since")
 	l.validate = false
-	return l.c.opts.Transport.RoundTrip(out)
+	full, err := l.c.opts.Transport.RoundTrip(out)
+	if err != nil {
+		return nil, err
+	}
+	removeHopByHop(full.Header)
+	return full, nil
+}
+
+// removeHopByHop deletes the fields that describe one connection, and
+// those Connection names, from a response the cache forwards itself
+// (RFC 9110 §7.6.1).
+func removeHopByHop(h http.Header) {
+	for _, name := range h["Connection"] {
+		for f := range httplex.Elements(name) {
+			delete(h, http.CanonicalHeaderKey(f))
+		}
+	}
+	for name := range hopByHop {
+		delete(h, name)
+	}
 }
 
 // freshenWithHead updates or invalidates the stored GET response with a

@@ -18,7 +18,14 @@ import (
 // freshness plus the time it may still be served stale or revalidated.
 func (c *Cache) newEntry(h http.Header, status int, body []byte, requestTime, responseTime time.Time, vary string) (entry, time.Duration) {
 	cc := c.responseDirectives(h)
-	date, _ := singleTime(h["Date"])
+	date, ok := singleTime(h["Date"])
+	if !ok {
+		// RFC 9110 §6.6.1: a cache that receives a response without Date
+		// records when it was received and adds the field.
+		date = responseTime.Truncate(time.Second)
+		h = h.Clone()
+		h.Set("Date", date.UTC().Format(http.TimeFormat))
+	}
 	f := lifetimeOf(cc, h, status, date, responseTime, !c.opts.Private, c.opts.HeuristicFraction, c.opts.MaxHeuristic)
 	e := entry{
 		status:       status,

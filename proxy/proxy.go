@@ -233,9 +233,11 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.Is(err, context.Canceled) {
 		return // the client went away
 	}
+	// 504 for a timeout, and when a stored response could not be served
+	// stale because a directive forbids it (RFC 9111 §5.2.2.2); else 502.
 	code := http.StatusBadGateway
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) || l != nil && l.HadStored() {
 		code = http.StatusGatewayTimeout
 	}
 	p.opts.Logger.Warn("origin request failed", "method", r.Method, "uri", r.URL.RequestURI(), "status", code, "err", err)
