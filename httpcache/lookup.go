@@ -93,11 +93,15 @@ func (c *Cache) Lookup(r *http.Request) *Lookup {
 // for has landed. It does not wait a second time: if the stored response
 // still does not fit, it forwards.
 func (l *Lookup) Retry() *Lookup {
-	c, r := l.c, l.req
+	c, r, fwd := l.c, l.req, l.Status.Fwd
 	l.Release()
 	n := c.lookup(r, false)
+	// RFC 9211 §2.6: collapsed is about a forward request; true when the
+	// response of the request it waited for was reused.
 	if n.Decision == Serve || n.Decision == ServeStale {
-		n.Status.Collapsed = true
+		n.Status.Hit, n.Status.Fwd, n.Status.Collapsed = false, fwd, true
+	} else if n.Decision == Forward {
+		n.Status.NotCollapsed = true
 	}
 	return n
 }
@@ -250,7 +254,9 @@ func (c *Cache) forward(l *Lookup, collapse bool) *Lookup {
 		return l
 	}
 	l.Decision = Forward
-	l.validate = l.found && (l.e.etag != "" || !l.e.lastModified.IsZero() || l.rec != nil && len(l.rec.variants) > 0)
+	// §4.3.1: validate with the chosen response's validators, or with the
+	// entity tags of the URL's other variants when none could be chosen.
+	l.validate = l.found && (l.e.etag != "" || !l.e.lastModified.IsZero()) || l.rec.hasTags()
 	if l.req.Method != http.MethodGet || l.req.Header.Get("Range") != "" || l.noCache || !collapse {
 		return l
 	}

@@ -44,14 +44,17 @@ func (f Fwd) String() string {
 
 // Status is what this cache says about one response in Cache-Status.
 type Status struct {
-	Hit       bool          // served from cache without going forward
-	Fwd       Fwd           // why the request went forward, if it did
-	FwdStatus int           // status of the forwarded response, when known
-	Stored    bool          // the forwarded response was stored
-	Collapsed bool          // the request was collapsed with another
-	TTL       time.Duration // remaining freshness of the response used
-	HasTTL    bool
-	Detail    string // a token or string, such as a reason not stored
+	Hit       bool // served from cache without going forward
+	Fwd       Fwd  // why the request went forward, if it did
+	FwdStatus int  // status of the forwarded response, when known
+	Stored    bool // the forwarded response was stored
+	Collapsed bool // collapsed with another request, whose response was reused
+	// NotCollapsed: collapsed with another request whose response could
+	// not be reused, so a new request was made (collapsed=?0).
+	NotCollapsed bool
+	TTL          time.Duration // remaining freshness of the response used
+	HasTTL       bool
+	Detail       string // a token or string, such as a reason not stored
 }
 
 // AppendTo appends the Cache-Status list member for this cache, named
@@ -73,8 +76,12 @@ func (s *Status) AppendTo(dst []byte, name string) []byte {
 	if s.Stored {
 		dst = append(dst, "; stored"...)
 	}
-	if s.Collapsed {
-		dst = append(dst, "; collapsed"...)
+	if s.Fwd != FwdNone {
+		if s.Collapsed {
+			dst = append(dst, "; collapsed"...)
+		} else if s.NotCollapsed {
+			dst = append(dst, "; collapsed=?0"...)
+		}
 	}
 	if s.HasTTL {
 		dst = append(dst, "; ttl="...)

@@ -115,7 +115,9 @@ func (c *Cache) storable(req *http.Request, status int, h http.Header, reqCC cac
 		}
 	}
 	_, hasExpires := h["Expires"]
-	explicit := f.explicit || hasExpires || respCC.Public() || (!c.opts.Private && respCC.PrivateQualified())
+	// §3: explicit expiration, public, or private in a private cache; or
+	// a heuristically cacheable status.
+	explicit := f.explicit || hasExpires || respCC.Public() || (c.opts.Private && respCC.Private())
 	if !explicit && !f.heuristic && !heuristicStatus(status) {
 		return ReasonNotCacheable
 	}

@@ -178,3 +178,16 @@ func (r *variantRecord) put(v variant) {
 		r.variants = r.variants[len(r.variants)-maxVariants:]
 	}
 }
+
+// hasTags reports whether any recorded variant has an entity tag.
+func (r *variantRecord) hasTags() bool {
+	if r == nil {
+		return false
+	}
+	for _, v := range r.variants {
+		if v.etag != "" {
+			return true
+		}
+	}
+	return false
+}
