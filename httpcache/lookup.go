@@ -170,6 +170,11 @@ func (c *Cache) lookup(r *http.Request, collapse bool) *Lookup {
 		l.rec = rec
 		l.vary = varyValues(rec.names, r.Header)
 		l.key = variantKey(l.primaryKey(), l.vary)
+		if !rec.lists(l.key) {
+			// Never stored, or stored before the URL was invalidated.
+			l.Status.Fwd = FwdVaryMiss
+			return c.forward(l, collapse)
+		}
 		raw, err = c.opts.Store.Get(r.Context(), l.key)
 		if err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
@@ -251,6 +256,7 @@ func (c *Cache) forward(l *Lookup, collapse bool) *Lookup {
 	if l.reqCC.OnlyIfCached() {
 		l.Decision = GatewayTimeout // §5.2.1.7
 		l.Status.Fwd = FwdNone
+		l.Status.HasTTL = false
 		return l
 	}
 	l.Decision = Forward

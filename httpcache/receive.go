@@ -88,6 +88,9 @@ func containsString(list []string, s string) bool {
 func (l *Lookup) Receive(resp *http.Response) (*http.Response, error) {
 	c := l.c
 	l.Status.FwdStatus = resp.StatusCode
+	// ttl describes the response sent (RFC 9211 §2.5): set again below
+	// only when that is a stored one.
+	l.Status.TTL, l.Status.HasTTL = 0, false
 	switch {
 	case l.Status.Fwd == FwdMethod:
 		if !isSafe(l.req.Method) && resp.StatusCode < 400 {
@@ -172,7 +175,7 @@ func (l *Lookup) staleIfError() bool {
 // stale returns the stored response, served stale for the given reason.
 func (l *Lookup) stale(detail string) *http.Response {
 	l.age = l.e.currentAge(l.c.opts.Now())
-	l.Status.TTL = l.e.lifetime - l.age
+	l.Status.TTL, l.Status.HasTTL = l.e.lifetime-l.age, true
 	l.Status.Detail = detail
 	l.c.observe(Event{Status: l.Status, ServedStale: true})
 	return l.responseFrom(&l.e)
@@ -372,7 +375,7 @@ func (c *Cache) invalidate(req *http.Request, resp *http.Response) {
 		uri = req.URL.RequestURI()
 	}
 	ctx := req.Context()
-	c.delete(ctx, string(appendPrimaryKey(nil, host, uri)))
+	c.deleteURL(ctx, string(appendPrimaryKey(nil, host, uri)))
 	base := &url.URL{Scheme: "http", Host: host, Path: req.URL.Path}
 	for _, f := range []string{"Location", "Content-Location"} {
 		v := resp.Header.Get(f)
@@ -383,15 +386,41 @@ func (c *Cache) invalidate(req *http.Request, resp *http.Response) {
 		if err != nil || (u.Host != host) {
 			continue // another origin: not ours to invalidate (§4.4)
 		}
-		c.delete(ctx, string(appendPrimaryKey(nil, host, u.RequestURI())))
+		c.deleteURL(ctx, string(appendPrimaryKey(nil, host, u.RequestURI())))
 	}
 	c.observe(Event{Invalidation: true})
 }
 
-// Invalidate removes the stored responses for the URI host+uri, as a purge
-// does. Stored variants become unreachable at once.
+// Invalidate removes the stored responses for the URI host+uri, every
+// variant included, as a purge does.
 func (c *Cache) Invalidate(ctx context.Context, host, uri string) error {
-	return c.opts.Store.Delete(ctx, string(appendPrimaryKey(nil, host, uri)))
+	return c.removeURL(ctx, string(appendPrimaryKey(nil, host, uri)))
+}
+
+// deleteURL removes what is stored under a primary key, logging errors.
+func (c *Cache) deleteURL(ctx context.Context, primary string) {
+	ctx, cancel := c.storeContext(ctx)
+	defer cancel()
+	if err := c.removeURL(ctx, primary); err != nil {
+		c.storeError("delete", err)
+	}
+}
+
+// removeURL removes the response or variant record stored under a
+// primary key and every variant the record lists. A variant the record no
+// longer lists is never served (see lookup), so one missed here is
+// harmless.
+func (c *Cache) removeURL(ctx context.Context, primary string) error {
+	if raw, err := c.opts.Store.Get(ctx, primary); err == nil && len(raw) > 0 && raw[0] == kindVariant {
+		if rec, err := decodeVariants(raw); err == nil {
+			for _, v := range rec.variants {
+				if err := c.opts.Store.Delete(ctx, v.key); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return c.opts.Store.Delete(ctx, primary)
 }
 
 func (c *Cache) delete(ctx context.Context, key string) {

@@ -191,3 +191,13 @@ func (r *variantRecord) hasTags() bool {
 	}
 	return false
 }
+
+// lists reports whether key is one of the recorded variants.
+func (r *variantRecord) lists(key string) bool {
+	for _, v := range r.variants {
+		if v.key == key {
+			return true
+		}
+	}
+	return false
+}

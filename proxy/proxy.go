@@ -242,7 +242,7 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	p.opts.Logger.Warn("origin request failed", "method", r.Method, "uri", r.URL.RequestURI(), "status", code, "err", err)
 	if l != nil {
-		l.Status.FwdStatus = 0
+		l.Status.FwdStatus, l.Status.HasTTL = 0, false
 		w.Header().Set("Cache-Status", string(l.AppendCacheStatus(nil)))
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
