@@ -84,11 +84,11 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 		if cfg.origin != "" {
 			return errors.New("serve: -demo and -origin exclude each other")
 		}
-		demo, err := startDemoOrigin()
+		demo, stop, err := startDemoOrigin()
 		if err != nil {
-			return err
+			return fmt.Errorf("serve: demo origin: %w", err)
 		}
-		defer demo.Close()
+		defer stop()
 		cfg.origin = demo.URL
 		log.Info("demo origin", "url", demo.URL)
 	}
@@ -163,10 +163,10 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 // startDemoOrigin serves a small generated site with "notmod static" on a
 // loopback port: pages with validators and Cache-Control, to show hits and
 // 304s in the first minute.
-func startDemoOrigin() (*httptest.Server, error) {
+func startDemoOrigin() (srv *httptest.Server, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "notmod-demo-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	files := map[string]string{
 		"index.html": "<!doctype html><title>notmod demo</title><h1>notmod demo origin</h1>\n<p>Fetch me twice through notmod serve: the second time is a hit.</p>\n",
@@ -175,14 +175,19 @@ func startDemoOrigin() (*httptest.Server, error) {
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return nil, err
+			os.RemoveAll(dir)
+			return nil, nil, err
 		}
 	}
 	h, err := static.New(dir, static.Options{CacheControl: "public, max-age=60"})
 	if err != nil {
-		return nil, err
+		os.RemoveAll(dir)
+		return nil, nil, err
 	}
-	srv := httptest.NewUnstartedServer(precond.Middleware(h))
-	srv.Start()
-	return srv, nil
+	srv = httptest.NewServer(precond.Middleware(h))
+	return srv, func() {
+		srv.Close()
+		h.Close()
+		os.RemoveAll(dir)
+	}, nil
 }
