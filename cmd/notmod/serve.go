@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -89,8 +88,8 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 			return fmt.Errorf("serve: demo origin: %w", err)
 		}
 		defer stop()
-		cfg.origin = demo.URL
-		log.Info("demo origin", "url", demo.URL)
+		cfg.origin = demo
+		log.Info("demo origin", "url", demo)
 	}
 	if cfg.origin == "" {
 		fs.Usage()
@@ -163,10 +162,10 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 // startDemoOrigin serves a small generated site with "notmod static" on a
 // loopback port: pages with validators and Cache-Control, to show hits and
 // 304s in the first minute.
-func startDemoOrigin() (srv *httptest.Server, stop func(), err error) {
+func startDemoOrigin() (url string, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "notmod-demo-")
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
 	files := map[string]string{
 		"index.html": "<!doctype html><title>notmod demo</title><h1>notmod demo origin</h1>\n<p>Fetch me twice through notmod serve: the second time is a hit.</p>\n",
@@ -176,16 +175,23 @@ func startDemoOrigin() (srv *httptest.Server, stop func(), err error) {
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			os.RemoveAll(dir)
-			return nil, nil, err
+			return "", nil, err
 		}
 	}
 	h, err := static.New(dir, static.Options{CacheControl: "public, max-age=60"})
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, err
+		return "", nil, err
 	}
-	srv = httptest.NewServer(precond.Middleware(h))
-	return srv, func() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.Close()
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: precond.Middleware(h), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() {
 		srv.Close()
 		h.Close()
 		os.RemoveAll(dir)
