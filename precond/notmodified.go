@@ -4,22 +4,16 @@ package precond
 
 import "net/http"
 
-// representationFields are the fields that describe content a 304 does not
-// have (RFC 9110 §8.3 to §8.7, §14.4, §15.4.5); a 304 must not carry them.
-var representationFields = [...]string{
-	"Content-Type",
-	"Content-Length",
-	"Content-Encoding",
-	"Content-Language",
-	"Content-Range",
-	"Content-Md5",
-	"Content-Disposition",
-	"Content-Digest",
-	"Repr-Digest",
-	"Digest",
-	"Transfer-Encoding",
-	"Trailer",
-	"Accept-Ranges",
+// isRepresentationField reports the fields that describe content a 304
+// does not have (RFC 9110 §8.3 to §8.7, §14.3, §14.4, §15.4.5).
+func isRepresentationField(name string) bool {
+	switch name {
+	case "Content-Type", "Content-Length", "Content-Encoding", "Content-Language",
+		"Content-Range", "Content-Md5", "Content-Disposition", "Content-Digest",
+		"Repr-Digest", "Digest", "Transfer-Encoding", "Trailer", "Accept-Ranges":
+		return true
+	}
+	return false
 }
 
 // OmitFrom304 reports whether a 304 leaves out the field name (canonical
@@ -27,12 +21,7 @@ var representationFields = [...]string{
 // metadata always, Last-Modified when the response has an ETag
 // (RFC 9110 §15.4.5). It is the rule [NotModifiedHeader] applies.
 func OmitFrom304(name string, hasETag bool) bool {
-	for _, k := range representationFields {
-		if k == name {
-			return true
-		}
-	}
-	return hasETag && name == "Last-Modified"
+	return isRepresentationField(name) || hasETag && name == "Last-Modified"
 }
 
 // NotModifiedHeader turns h, the header fields of the 200 response that
@@ -48,11 +37,11 @@ func OmitFrom304(name string, hasETag bool) bool {
 // CORS fields, Server-Timing, extension fields) are left as they are. h must
 // use canonical keys. It does not allocate.
 func NotModifiedHeader(h http.Header) {
-	for _, k := range representationFields {
-		delete(h, k)
-	}
-	if len(h["Etag"]) > 0 {
-		delete(h, "Last-Modified")
+	hasETag := len(h["Etag"]) > 0
+	for k := range h {
+		if OmitFrom304(k, hasETag) {
+			delete(h, k)
+		}
 	}
 }
 
@@ -70,8 +59,10 @@ func WriteNotModified(w http.ResponseWriter) {
 // what the current representation is.
 func WritePreconditionFailed(w http.ResponseWriter) {
 	h := w.Header()
-	for _, k := range representationFields {
-		delete(h, k)
+	for k := range h {
+		if isRepresentationField(k) {
+			delete(h, k)
+		}
 	}
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusPreconditionFailed)

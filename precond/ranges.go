@@ -30,8 +30,10 @@ func serveRange(w http.ResponseWriter, spec string, content []byte) bool {
 	size := int64(len(content))
 	ranges, err := byterange.Parse(spec, size)
 	if errors.Is(err, byterange.ErrUnsatisfiable) {
-		for _, k := range representationFields {
-			delete(h, k)
+		for k := range h {
+			if isRepresentationField(k) {
+				delete(h, k)
+			}
 		}
 		byterange.Unsatisfiable(h, size)
 		h.Set("Content-Length", "0")
