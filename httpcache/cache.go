@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/notmod/notmod/cachecontrol"
@@ -119,6 +120,7 @@ type Cache struct {
 	flights map[string]*flight
 	keys    sync.Pool // of *[]byte, for building keys without allocating
 	looks   sync.Pool // of *Lookup
+	heads   [headSlots]atomic.Pointer[head]
 }
 
 // New returns a cache with the given options.

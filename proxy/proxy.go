@@ -141,13 +141,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) serveStored(w http.ResponseWriter, l *httpcache.Lookup) {
 	code, body := l.Reply()
 	h := w.Header()
-	l.Fields(code, func(name, value string) bool {
-		h[name] = append(h[name], value)
-		return true
-	})
-	var num [20]byte
-	h["Age"] = []string{string(strconv.AppendInt(num[:0], l.Age(), 10))}
-	h["Cache-Status"] = append(h["Cache-Status"], string(l.AppendCacheStatus(num[:0])))
+	for _, f := range l.Head(code) {
+		h[f.Name] = f.Values // shared, read-only slices
+	}
+	h["Age"], h["Cache-Status"] = l.AgeAndStatus()
 	if code == http.StatusNotModified {
 		w.WriteHeader(code)
 		return
@@ -155,7 +152,7 @@ func (p *Proxy) serveStored(w http.ResponseWriter, l *httpcache.Lookup) {
 	if code == http.StatusOK && l.RangeOK() && precond.WriteRange(w, firstValue(l, "Range"), body) {
 		return
 	}
-	h["Content-Length"] = []string{strconv.Itoa(l.BodyLength())}
+	h["Content-Length"] = l.ContentLength()
 	w.WriteHeader(code)
 	if len(body) > 0 {
 		_, _ = w.Write(body)

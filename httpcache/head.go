@@ -1,0 +1,138 @@
+// The header fields of stored responses, prepared once for net/http.
+
+package httpcache
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/notmod/notmod/precond"
+)
+
+// headSlots is the number of stored responses whose prepared header
+// fields a Cache keeps; a direct-mapped table, so an entry may be pushed
+// out by another whose key hashes to the same slot.
+const headSlots = 4096
+
+// Field is one header field of a stored response, as net/http holds it.
+// Values has its capacity equal to its length and is shared by every
+// response that uses it: it must not be modified, and appending to it
+// copies.
+type Field struct {
+	Name   string
+	Values []string
+}
+
+// head is the prepared header of one stored response.
+type head struct {
+	key          string
+	responseTime int64
+	size         int
+	full         []Field // for the 200 (or stored status)
+	notModified  []Field // for a 304 (RFC 9110 §15.4.5)
+	length       []string
+	dyn          atomic.Pointer[dynamic]
+}
+
+// dynamic holds the fields that change once a second: Age and this
+// cache's Cache-Status member after the upstream members.
+type dynamic struct {
+	age    int64
+	ageVal []string
+	status []string
+}
+
+// Head returns the stored header fields to send with code, the status
+// Reply returned, prepared for a net/http header map: each Values slice is
+// shared and read-only. For a 304 it leaves out what RFC 9110 §15.4.5
+// excludes. After a Serve or ServeStale decision it does not allocate,
+// except the first time an entry is served.
+func (l *Lookup) Head(code int) []Field {
+	h := l.head()
+	if code == http.StatusNotModified {
+		return h.notModified
+	}
+	return h.full
+}
+
+// ContentLength returns the Content-Length value of the stored content,
+// shared and read-only.
+func (l *Lookup) ContentLength() []string { return l.head().length }
+
+// AgeAndStatus returns the Age field value and the Cache-Status field
+// values (those of caches nearer the origin, then this cache's member) for
+// a stored response served as a hit, shared and read-only. It reuses the
+// values built for the same entry within the same second.
+func (l *Lookup) AgeAndStatus() (age, status []string) {
+	h := l.head()
+	a := l.Age()
+	if d := h.dyn.Load(); d != nil && d.age == a && l.Status.Hit && !l.Status.Collapsed && l.Status.Detail == "" && l.Decision == Serve {
+		return d.ageVal, d.status
+	}
+	var upstream []string
+	for _, f := range h.full {
+		if f.Name == "Cache-Status" {
+			upstream = f.Values
+		}
+	}
+	status = make([]string, 0, len(upstream)+1)
+	status = append(status, upstream...)
+	status = append(status, string(l.AppendCacheStatus(nil)))
+	age = []string{strconv.FormatInt(a, 10)}
+	if l.Status.Hit && !l.Status.Collapsed && l.Status.Detail == "" && l.Decision == Serve {
+		h.dyn.Store(&dynamic{age: a, ageVal: age, status: status})
+	}
+	return age, status
+}
+
+// head finds or builds the prepared header of the chosen entry.
+func (l *Lookup) head() *head {
+	key := l.key
+	if key == "" && l.kb != nil {
+		key = unsafeString(*l.kb)
+	}
+	slot := &l.c.heads[xxhash.Sum64String(key)%headSlots]
+	rt := l.e.responseTime.UnixNano()
+	if h := slot.Load(); h != nil && h.key == key && h.responseTime == rt && h.size == len(l.raw) {
+		return h
+	}
+	h := &head{key: string([]byte(key)), responseTime: rt, size: len(l.raw)}
+	hasETag := l.e.etag != ""
+	strip := !l.c.opts.IgnoreSurrogateControl && !l.c.opts.Private
+	l.e.fields(func(name, value string) bool {
+		if strip && name == "Surrogate-Control" {
+			return true
+		}
+		// Copies: the head must not keep the stored value (and its
+		// content) alive once the store has let it go.
+		name, value = strings.Clone(name), strings.Clone(value)
+		h.full = appendField(h.full, name, value)
+		if !precond.OmitFrom304(name, hasETag) {
+			h.notModified = appendField(h.notModified, name, value)
+		}
+		return true
+	})
+	for _, list := range [][]Field{h.full, h.notModified} {
+		for i := range list {
+			list[i].Values = list[i].Values[:len(list[i].Values):len(list[i].Values)]
+		}
+	}
+	h.length = []string{strconv.Itoa(len(l.e.body))}
+	slot.Store(h)
+	return h
+}
+
+// appendField adds a field line, joining repeated names.
+func appendField(list []Field, name, value string) []Field {
+	for i := range list {
+		if list[i].Name == name {
+			list[i].Values = append(list[i].Values, value)
+			return list
+		}
+	}
+	return append(list, Field{Name: name, Values: []string{value}})
+}
