@@ -76,7 +76,7 @@ func varyValues(names []string, h http.Header) string {
 		fold := n == "Accept-Encoding" || n == "Accept-Language" || n == "Accept-Charset"
 		for e := range httplex.ElementsOf(lines) {
 			if fold {
-				e = strings.ToLower(removeOWS(e))
+				e = lowerASCII(removeOWS(e))
 			}
 			elems = append(elems, e)
 		}
@@ -200,4 +200,21 @@ func (r *variantRecord) lists(key string) bool {
 		}
 	}
 	return false
+}
+
+// lowerASCII lower-cases the ASCII letters of s; field values are compared
+// byte-wise, so other bytes stay as they are.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }

@@ -35,6 +35,12 @@ func (b *syncBuffer) String() string {
 // returns its base URL; the server stops when the test ends.
 func startServe(t *testing.T, args ...string) string {
 	t.Helper()
+	return startServeScheme(t, "http", args...)
+}
+
+// startServeScheme is startServe for a listener logged with scheme.
+func startServeScheme(t *testing.T, scheme string, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
@@ -52,7 +58,7 @@ func startServe(t *testing.T, args ...string) string {
 			t.Error("serve did not shut down")
 		}
 	})
-	re := regexp.MustCompile(`msg="notmod serve" listen=(http://127\.0\.0\.1:\d+)`)
+	re := regexp.MustCompile(`msg="notmod serve" listen=(` + scheme + `://127\.0\.0\.1:\d+)`)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := re.FindStringSubmatch(logs.String()); m != nil {

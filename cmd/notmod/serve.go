@@ -147,7 +147,11 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 			return fmt.Errorf("serve: %w", err)
 		}
 		protocols.SetHTTP2(true)
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			MinVersion:   tls.VersionTLS12,
+			NextProtos:   []string{"h2", "http/1.1"}, // ALPN: the listener is wrapped here, not by ServeTLS
+		}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 		scheme = "https"
 	} else {
