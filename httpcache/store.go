@@ -214,7 +214,10 @@ func (b *storingBody) finish(complete bool) {
 			body = []byte{}
 		}
 		e, ttl := c.newEntry(b.header, b.status, body, l.now, b.responseTime, b.vary)
-		if !c.put(context.WithoutCancel(l.req.Context()), b.key, e, ttl, l) {
+		ctx := context.WithoutCancel(l.req.Context())
+		if c.put(ctx, b.key, e, ttl, l) {
+			c.indexTags(ctx, b.header, l.primaryKey(), ttl)
+		} else {
 			reason = ReasonStoreError
 		}
 	}
