@@ -12,6 +12,9 @@ import (
 	"time"
 )
 
+// lastLogs holds the log of the server startServe started last.
+var lastLogs *syncBuffer
+
 // syncBuffer is a bytes.Buffer safe for the server's log writes while the
 // test reads it.
 type syncBuffer struct {
@@ -38,6 +41,16 @@ func startServe(t *testing.T, args ...string) string {
 	return startServeScheme(t, "http", args...)
 }
 
+// adminOf returns the admin listener's URL from serve's log.
+func adminOf(t *testing.T, logs string) string {
+	t.Helper()
+	m := regexp.MustCompile(`msg="admin listener" addr=(http://127\.0\.0\.1:\d+)`).FindStringSubmatch(logs)
+	if m == nil {
+		t.Fatalf("no admin listener in log:\n%s", logs)
+	}
+	return m[1]
+}
+
 // startServeScheme is startServe for a listener logged with scheme.
 func startServeScheme(t *testing.T, scheme string, args ...string) string {
 	t.Helper()
@@ -45,7 +58,7 @@ func startServeScheme(t *testing.T, scheme string, args ...string) string {
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, append([]string{"serve", "-listen", "127.0.0.1:0"}, args...), io.Discard, logs)
+		done <- Run(ctx, append([]string{"serve", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, args...), io.Discard, logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -62,6 +75,7 @@ func startServeScheme(t *testing.T, scheme string, args ...string) string {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			lastLogs = logs
 			return m[1]
 		}
 		select {
@@ -129,6 +143,7 @@ func TestServeFlags(t *testing.T) {
 		"bad log level":   {"serve", "-origin", "http://127.0.0.1:1", "-log-level", "loud"},
 		"extra argument":  {"serve", "-origin", "http://127.0.0.1:1", "extra"},
 		"unknown command": {"frobnicate"},
+		"open admin":      {"serve", "-origin", "http://127.0.0.1:1", "-admin", "0.0.0.0:0"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := Run(context.Background(), args, io.Discard, io.Discard); err == nil {
@@ -153,5 +168,59 @@ func TestByteSize(t *testing.T) {
 	}
 	if s := byteSize(256 << 20); s.String() != "256MiB" {
 		t.Errorf("String = %q", s.String())
+	}
+}
+
+// TestServeAdmin purges through the admin listener and reads its metrics
+// and status.
+func TestServeAdmin(t *testing.T) {
+	base := startServe(t, "-demo", "-admin-token", "s3cret")
+	admin := adminOf(t, lastLogs.String())
+	get(t, base+"/data.json")
+	if resp, _ := get(t, base+"/data.json"); !strings.HasPrefix(resp.Header.Get("Cache-Status"), "notmod; hit") {
+		t.Fatalf("not a hit before the purge: %v", resp.Header)
+	}
+	post := func(token, form string) (*http.Response, string) {
+		req, _ := http.NewRequest("POST", admin+"/purge", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if resp, _ := post("", "url="+base+"/data.json"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("purge without token: %d", resp.StatusCode)
+	}
+	if resp, _ := post("wrong", "url="+base+"/data.json"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("purge with a wrong token: %d", resp.StatusCode)
+	}
+	resp, body := post("s3cret", "url="+base+"/data.json")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"purged": 1`) {
+		t.Fatalf("purge: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, base+"/data.json"); !strings.Contains(resp.Header.Get("Cache-Status"), "fwd=uri-miss") {
+		t.Fatalf("after purge: %v", resp.Header)
+	}
+	if resp, _ := post("s3cret", "bogus=1"); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("malformed purge: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", admin+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	mresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{`notmod_cache_responses_total{fwd_status="",result="hit"}`, "notmod_store_objects", "notmod_cache_invalidations_total 1"} {
+		if !strings.Contains(string(metricsText), want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }

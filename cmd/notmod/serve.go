@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/notmod/notmod/httpcache"
+	"github.com/notmod/notmod/metrics"
 	"github.com/notmod/notmod/precond"
 	"github.com/notmod/notmod/proxy"
 	"github.com/notmod/notmod/static"
@@ -37,6 +38,8 @@ type serveConfig struct {
 	keepStale       time.Duration
 	responseTimeout time.Duration
 	preserveHost    bool
+	admin           string
+	adminToken      string
 	tlsCert         string
 	tlsKey          string
 	logLevel        string
@@ -56,6 +59,8 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs.DurationVar(&cfg.keepStale, "keep-stale", httpcache.DefaultKeepStale, "how long stale responses with validators are kept for revalidation")
 	fs.DurationVar(&cfg.responseTimeout, "origin-timeout", proxy.DefaultResponseTimeout, "how long to wait for the origin's response header")
 	fs.BoolVar(&cfg.preserveHost, "preserve-host", false, "send the client's Host to the origin")
+	fs.StringVar(&cfg.admin, "admin", "127.0.0.1:9091", "admin listener (purge, metrics, status); empty to disable")
+	fs.StringVar(&cfg.adminToken, "admin-token", os.Getenv("NOTMOD_ADMIN_TOKEN"), "bearer token the admin listener requires (default $NOTMOD_ADMIN_TOKEN); required unless it listens on loopback")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "certificate file: serve HTTPS (with HTTP/2)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "private key file for -tls-cert")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -100,11 +105,16 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 		return fmt.Errorf("serve: -origin %q is not an http or https URL", cfg.origin)
 	}
 
+	if cfg.admin != "" && cfg.adminToken == "" && !loopback(cfg.admin) {
+		return fmt.Errorf("serve: -admin %s is not a loopback address: set -admin-token", cfg.admin)
+	}
 	st, err := memory.New(memory.Options{MaxBytes: int64(cfg.memory), Logger: log})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	m := metrics.New(st)
 	cache, err := httpcache.New(httpcache.Options{
+		Observe:        m.Observe,
 		Store:          st,
 		Name:           cfg.name,
 		MaxObjectSize:  int64(cfg.maxObject),
@@ -129,6 +139,27 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if cfg.admin != "" {
+		aln, err := net.Listen("tcp", cfg.admin)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: admin: %w", err)
+		}
+		admin := &http.Server{
+			Handler: proxy.Admin(cache, proxy.AdminOptions{
+				Token:   cfg.adminToken,
+				Metrics: m.Handler(),
+				Status: func() map[string]any {
+					return map[string]any{"origin": origin.String(), "store": "memory",
+						"objects": st.Len(), "bytes": st.Bytes(), "max_bytes": st.MaxBytes()}
+				},
+			}),
+			ReadHeaderTimeout: 10 * time.Second,
+		}
+		go func() { _ = admin.Serve(aln) }()
+		defer admin.Close()
+		log.Info("admin listener", "addr", "http://"+aln.Addr().String())
 	}
 	srv := &http.Server{
 		Handler:           p,
@@ -161,6 +192,20 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	log.Info("notmod serve", "listen", scheme+"://"+ln.Addr().String(), "origin", origin.String(),
 		"memory", cfg.memory.String(), "max_object", cfg.maxObject.String())
 	return serveUntilDone(ctx, srv, ln, log)
+}
+
+// loopback reports whether addr (host:port) listens on a loopback address
+// only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // startDemoOrigin serves a small generated site with "notmod static" on a
