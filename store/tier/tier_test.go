@@ -1,0 +1,166 @@
+package tier
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/notmod/notmod/store"
+	"github.com/notmod/notmod/store/memory"
+	"github.com/notmod/notmod/store/storetest"
+)
+
+type clock struct{ nanos atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.nanos.Load()) }
+func (c *clock) Advance(d time.Duration) { c.nanos.Add(int64(d)) }
+
+func TestConformance(t *testing.T) {
+	c := &clock{}
+	c.nanos.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := New(Options{
+			Front:    memory.Must(memory.Options{Clock: c.Now}),
+			Back:     memory.Must(memory.Options{Clock: c.Now}),
+			FrontTTL: time.Hour,
+			Now:      c.Now,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, storetest.Options{Advance: c.Advance})
+}
+
+// node is one member of a fleet in one process: its own front, the shared
+// back, the shared bus.
+func node(t *testing.T, back store.Store, bus Bus, id string) (*Store, store.Store) {
+	t.Helper()
+	front := memory.Must(memory.Options{})
+	s, err := New(Options{Front: front, Back: back, Bus: bus, NodeID: id, FrontTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return s, front
+}
+
+// waitSubscribers waits until n subscriptions were made on the bus.
+func waitSubscribers(t *testing.T, bus *LocalBus, n int) {
+	t.Helper()
+	joined := bus.joinedChan()
+	for i := 0; i < n; i++ {
+		select {
+		case <-joined:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %d subscribers", i)
+		}
+	}
+}
+
+func TestFleet(t *testing.T) {
+	ctx := context.Background()
+	back := memory.Must(memory.Options{})
+	bus := &LocalBus{}
+	a, frontA := node(t, back, bus, "a")
+	b, frontB := node(t, back, bus, "b")
+	waitSubscribers(t, bus, 2)
+
+	// A value stored through one node is found through the other.
+	if err := a.Set(ctx, "k", []byte("v1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := b.Get(ctx, "k"); err != nil || string(v) != "v1" {
+		t.Fatalf("b.Get = %q, %v", v, err)
+	}
+	if v, err := frontB.Get(ctx, "k"); err != nil || string(v) != "v1" {
+		t.Fatalf("b did not keep a copy: %q, %v", v, err)
+	}
+	// A replacement through A drops B's copy, so B reads the new value.
+	if err := a.Set(ctx, "k", []byte("v2"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := frontB.Get(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("b's copy survived a change on a: %v", err)
+	}
+	if v, _ := b.Get(ctx, "k"); string(v) != "v2" {
+		t.Fatalf("b.Get after change = %q", v)
+	}
+	// A delete through B reaches A's front and the back.
+	if err := b.Delete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]store.Store{"front a": frontA, "front b": frontB, "back": back} {
+		if _, err := s.Get(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s still holds k: %v", name, err)
+		}
+	}
+}
+
+// downStore is a store/memory whose answers can be turned into errors, as
+// a shared store does when its server stops.
+type downStore struct {
+	store.Store
+	down atomic.Bool
+}
+
+var errDown = errors.New("connection refused")
+
+func (d *downStore) Get(ctx context.Context, k string) ([]byte, error) {
+	if d.down.Load() {
+		return nil, errDown
+	}
+	return d.Store.Get(ctx, k)
+}
+
+func (d *downStore) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	if d.down.Load() {
+		return errDown
+	}
+	return d.Store.Set(ctx, k, v, ttl)
+}
+
+func TestBackDown(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{}
+	back := &downStore{Store: memory.Must(memory.Options{})}
+	var mu sync.Mutex
+	var states []error
+	s, err := New(Options{Front: memory.Must(memory.Options{}), Back: back, Now: c.Now, Cooldown: time.Second,
+		OnBackState: func(err error) { mu.Lock(); states = append(states, err); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.down.Store(true)
+	// No error reaches the caller; the value is kept in front.
+	if err := s.Set(ctx, "k", []byte("v"), time.Hour); err != nil {
+		t.Fatalf("Set with back down: %v", err)
+	}
+	if v, err := s.Get(ctx, "k"); err != nil || string(v) != "v" {
+		t.Fatalf("Get with back down = %q, %v", v, err)
+	}
+	if _, err := s.Get(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("miss with back down: %v", err)
+	}
+	back.down.Store(false)
+	// Still cooling down: back is not asked yet.
+	back.Store.Set(ctx, "only-back", []byte("b"), time.Hour)
+	if _, err := s.Get(ctx, "only-back"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("back asked during cooldown: %v", err)
+	}
+	c.Advance(2 * time.Second)
+	if v, err := s.Get(ctx, "only-back"); err != nil || string(v) != "b" {
+		t.Fatalf("back not asked after cooldown: %q, %v", v, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(states) != 2 || states[0] == nil || states[1] != nil {
+		t.Fatalf("state changes = %v, want [down, up]", states)
+	}
+}
