@@ -24,6 +24,8 @@ const (
 	DefaultMaxHeuristic      = 24 * time.Hour
 	DefaultKeepStale         = time.Hour
 	DefaultStoreTimeout      = 250 * time.Millisecond
+	DefaultLeaseWait         = 5 * time.Second
+	DefaultLeasePoll         = 20 * time.Millisecond
 )
 
 // Options configures a [Cache]. Every zero field has a working default.
@@ -84,6 +86,16 @@ type Options struct {
 	// means those are not made: stale-while-revalidate then serves stale
 	// without revalidating, and such a 304 becomes a 502.
 	Transport http.RoundTripper
+
+	// Lease, when set, makes one node of a fleet at a time fetch or
+	// revalidate a URL: the node that cannot take the lease for key waits
+	// until the stored response it needs appears in the shared store
+	// (polling every LeasePoll, at most LeaseWait), then goes on. Lease
+	// must answer true when it cannot tell (a store that is down), and
+	// release must be safe to call once.
+	Lease     func(ctx context.Context, key string) (acquired bool, release func())
+	LeaseWait time.Duration // zero means DefaultLeaseWait
+	LeasePoll time.Duration // zero means DefaultLeasePoll
 
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
@@ -163,6 +175,12 @@ func New(o Options) (*Cache, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.LeaseWait <= 0 {
+		o.LeaseWait = DefaultLeaseWait
+	}
+	if o.LeasePoll <= 0 {
+		o.LeasePoll = DefaultLeasePoll
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

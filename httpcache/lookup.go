@@ -77,7 +77,10 @@ type Lookup struct {
 	bypass   bool // the cache takes no part: forwarded untouched
 	rangeOK  bool // Reply found that Range may be honoured
 
-	mu             sync.Mutex // guards the three fields below and landed
+	remote       bool   // Wait is for another node (Options.Lease)
+	leaseRelease func() // releases the fleet lease this lookup holds
+
+	mu             sync.Mutex // guards the three fields below, landed and leaseRelease
 	releasePending bool       // Release was called while a body was in flight
 }
 
@@ -270,18 +273,58 @@ func (c *Cache) forward(l *Lookup, collapse bool) *Lookup {
 	l.flight, l.leader = f, leader
 	if !leader {
 		l.Decision = Wait
+		return l
+	}
+	if c.opts.Lease != nil {
+		// Across a fleet: one node at a time fetches or revalidates a URL.
+		ok, release := c.opts.Lease(l.req.Context(), "lease "+l.primaryKey())
+		if ok {
+			l.leaseRelease = release
+		} else {
+			l.Decision, l.remote = Wait, true
+		}
 	}
 	return l
 }
 
 // Wait blocks until the request this one was collapsed behind is done, or
 // ctx is.
+//
+// When the request it waits for is on another node of the fleet (see
+// Options.Lease), it looks the store up every LeasePoll until a stored
+// response can be served, for at most LeaseWait.
 func (l *Lookup) Wait(ctx context.Context) error {
+	if l.remote {
+		return l.waitRemote(ctx)
+	}
 	select {
 	case <-l.flight.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+func (l *Lookup) waitRemote(ctx context.Context) error {
+	c := l.c
+	deadline := time.NewTimer(c.opts.LeaseWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(c.opts.LeasePoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return nil
+		case <-tick.C:
+		}
+		n := c.lookup(l.req, false)
+		served := n.Decision == Serve || n.Decision == ServeStale
+		n.Release()
+		if served {
+			return nil
+		}
 	}
 }
 
@@ -313,6 +356,7 @@ func (l *Lookup) reset() {
 	l.e, l.found, l.age, l.now = entry{}, false, 0, time.Time{}
 	l.flight, l.leader, l.inFlight, l.landed = nil, false, false, false
 	l.validate, l.bypass, l.releasePending, l.rangeOK = false, false, false, false
+	l.remote, l.leaseRelease = false, nil
 }
 
 // primaryKey returns the primary key as a string, copying it once.
@@ -335,7 +379,12 @@ func (l *Lookup) land() {
 	l.mu.Lock()
 	do := l.leader && !l.landed
 	l.landed = true
+	release := l.leaseRelease
+	l.leaseRelease = nil
 	l.mu.Unlock()
+	if release != nil {
+		release()
+	}
 	if do {
 		l.c.land(l.primaryKey(), l.flight)
 	}
