@@ -32,6 +32,7 @@ type Metrics struct {
 	bytesSaved   prometheus.Counter
 	storeErrors  prometheus.Counter
 	invalidation prometheus.Counter
+	sharedUp     prometheus.Gauge
 }
 
 // New returns metrics registered in a fresh registry, with Go runtime and
@@ -72,7 +73,12 @@ func New(size Sizer) *Metrics {
 			Help: "Invalidations by unsafe methods and purges.",
 		}),
 	}
-	m.reg.MustRegister(m.responses, m.notModified, m.staleServed, m.revalidated, m.notStored,
+	m.sharedUp = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "notmod_shared_store_up",
+		Help: "1 while the shared or persistent store answers, 0 while the cache runs without it.",
+	})
+	m.sharedUp.Set(1)
+	m.reg.MustRegister(m.sharedUp, m.responses, m.notModified, m.staleServed, m.revalidated, m.notStored,
 		m.bytesSaved, m.storeErrors, m.invalidation,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if size != nil {
@@ -84,6 +90,15 @@ func New(size Sizer) *Metrics {
 		)
 	}
 	return m
+}
+
+// SharedStoreUp records whether the shared (or disk) store answers.
+func (m *Metrics) SharedStoreUp(up bool) {
+	if up {
+		m.sharedUp.Set(1)
+	} else {
+		m.sharedUp.Set(0)
+	}
 }
 
 // Registry returns the registry, for adding collectors.

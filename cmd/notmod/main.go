@@ -40,6 +40,7 @@ var commands = []struct {
 }{
 	{"serve", "run the caching reverse proxy in front of an origin", serveCommand{}},
 	{"static", "serve a directory with content-hash ETags and conditional requests", staticCommand{}},
+	{"check", "audit URLs' validators, conditional requests and caching against the RFCs", checkCommand{}},
 }
 
 // Run runs the subcommand named by args[0].

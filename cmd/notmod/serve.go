@@ -32,6 +32,7 @@ type serveConfig struct {
 	demo            bool
 	listen          string
 	memory          byteSize
+	store           string
 	maxObject       byteSize
 	name            string
 	stripSetCookie  bool
@@ -52,7 +53,8 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs.StringVar(&cfg.origin, "origin", "", "origin server URL, such as http://127.0.0.1:8081 (required unless -demo)")
 	fs.BoolVar(&cfg.demo, "demo", false, "serve a bundled demo origin (a small static site) behind the cache")
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address to listen on")
-	fs.Var(&cfg.memory, "memory", "memory store size, such as 512MiB or 2GiB")
+	fs.Var(&cfg.memory, "memory", "memory store size (the memory tier, with -store disk or redis), such as 512MiB or 2GiB")
+	fs.StringVar(&cfg.store, "store", "memory", "where responses are kept: memory, disk:PATH (persistent), or a redis://, rediss:// or unix:// URL (shared by a fleet)")
 	fs.Var(&cfg.maxObject, "max-object", "largest response stored; larger ones stream through")
 	fs.StringVar(&cfg.name, "name", httpcache.DefaultName, "cache name in Cache-Status")
 	fs.BoolVar(&cfg.stripSetCookie, "strip-set-cookie", false, "store responses with Set-Cookie, without it (default: do not store them)")
@@ -108,14 +110,21 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	if cfg.admin != "" && cfg.adminToken == "" && !loopback(cfg.admin) {
 		return fmt.Errorf("serve: -admin %s is not a loopback address: set -admin-token", cfg.admin)
 	}
-	st, err := memory.New(memory.Options{MaxBytes: int64(cfg.memory), Logger: log})
+	front, err := memory.New(memory.Options{MaxBytes: int64(cfg.memory), Logger: log})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	m := metrics.New(st)
+	m := metrics.New(front)
+	st, err := openStorage(ctx, cfg.store, front, log, func(err error) { m.SharedStoreUp(err == nil) })
+	if err != nil {
+		return fmt.Errorf("serve: -store: %w", err)
+	}
+	defer st.close()
+	go st.run(ctx)
 	cache, err := httpcache.New(httpcache.Options{
 		Observe:        m.Observe,
-		Store:          st,
+		Store:          st.store,
+		Lease:          st.lease,
 		Name:           cfg.name,
 		MaxObjectSize:  int64(cfg.maxObject),
 		KeepStale:      cfg.keepStale,
@@ -151,8 +160,9 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 				Token:   cfg.adminToken,
 				Metrics: m.Handler(),
 				Status: func() map[string]any {
-					return map[string]any{"origin": origin.String(), "store": "memory",
-						"objects": st.Len(), "bytes": st.Bytes(), "max_bytes": st.MaxBytes()}
+					doc := st.status()
+					doc["origin"] = origin.String()
+					return doc
 				},
 			}),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -190,7 +200,7 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	srv.Protocols = &protocols
 	log.Info("notmod serve", "listen", scheme+"://"+ln.Addr().String(), "origin", origin.String(),
-		"memory", cfg.memory.String(), "max_object", cfg.maxObject.String())
+		"store", st.kind, "memory", cfg.memory.String(), "max_object", cfg.maxObject.String())
 	return serveUntilDone(ctx, srv, ln, log)
 }
 

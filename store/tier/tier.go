@@ -243,3 +243,20 @@ func (s *Store) Keys(ctx context.Context, prefix string, fn func(key string) boo
 	}
 	return errors.New("tier: no store lists keys")
 }
+
+// DropFront empties Front, for when announcements may have been missed
+// (the bus reconnected): copies are then fetched again from Back.
+func (s *Store) DropFront(ctx context.Context) error {
+	r, ok := s.o.Front.(store.Ranger)
+	if !ok {
+		return errors.New("tier: front cannot list keys")
+	}
+	var keys []string
+	if err := r.Keys(ctx, "", func(k string) bool { keys = append(keys, k); return true }); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		_ = s.o.Front.Delete(ctx, k)
+	}
+	return nil
+}
