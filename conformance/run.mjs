@@ -2,7 +2,7 @@
 // against `notmod serve` and gates on the required tests.
 //
 //   origin.mjs  the suite's origin server on 127.0.0.1:<ephemeral>
-//   NOTMOD_BIN  serve --origin http://127.0.0.1:<o> --listen 127.0.0.1:<p> $NOTMOD_SERVE_ARGS
+//   NOTMOD_BIN  serve --origin http://127.0.0.1:<o> --listen 127.0.0.1:<p> --admin "" $NOTMOD_SERVE_ARGS
 //   client.mjs  the suite's client against http://127.0.0.1:<p>
 //
 // Each test is classified with the suite's own lib/display.mjs
@@ -313,7 +313,7 @@ async function startProxy (bin, extraArgs, originPort, out, echo) {
   const attempts = 3
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const port = await freePort()
-    const args = ['serve', '--origin', `http://127.0.0.1:${originPort}`, '--listen', `127.0.0.1:${port}`, ...extraArgs]
+    const args = ['serve', '--origin', `http://127.0.0.1:${originPort}`, '--listen', `127.0.0.1:${port}`, '--admin', '', ...extraArgs]
     const proc = start('proxy', bin, args, { logFile, echo })
     let output = ''
     proc.listeners.push(chunk => { output += chunk })
