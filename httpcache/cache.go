@@ -93,6 +93,8 @@ type Options struct {
 	// (polling every LeasePoll, at most LeaseWait), then goes on. Lease
 	// must answer true when it cannot tell (a store that is down), and
 	// release must be safe to call once.
+	// LeaseWait also bounds how long a request collapsed behind another
+	// on this node waits before it goes to the origin itself.
 	Lease     func(ctx context.Context, key string) (acquired bool, release func())
 	LeaseWait time.Duration // zero means DefaultLeaseWait
 	LeasePoll time.Duration // zero means DefaultLeasePoll

@@ -89,6 +89,11 @@ func (c *Cache) merge(stored, fresh http.Header) http.Header {
 		if skip(name) || notUpdated(name) {
 			continue
 		}
+		if !c.opts.Private && (name == "Set-Cookie" || name == "Set-Cookie2") {
+			// A cookie set on a 304 or HEAD is for the client that sent
+			// the request, never for the others the entry is served to.
+			continue
+		}
 		stored[name] = values
 	}
 	return stored

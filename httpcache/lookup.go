@@ -288,7 +288,7 @@ func (c *Cache) forward(l *Lookup, collapse bool) *Lookup {
 }
 
 // Wait blocks until the request this one was collapsed behind is done, or
-// ctx is.
+// ctx is, or LeaseWait has passed.
 //
 // When the request it waits for is on another node of the fleet (see
 // Options.Lease), it looks the store up every LeasePoll until a stored
@@ -297,8 +297,14 @@ func (l *Lookup) Wait(ctx context.Context) error {
 	if l.remote {
 		return l.waitRemote(ctx)
 	}
+	// Bounded: a leader stuck on a slow origin or client must not hold
+	// the others forever; after LeaseWait they go on (Retry forwards).
+	t := time.NewTimer(l.c.opts.LeaseWait)
+	defer t.Stop()
 	select {
 	case <-l.flight.done:
+		return nil
+	case <-t.C:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

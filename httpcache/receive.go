@@ -33,9 +33,11 @@ func (l *Lookup) Outbound(h http.Header) {
 	if l.bypass {
 		return // not the cache's business: forwarded untouched
 	}
-	if l.req.Method == http.MethodGet && len(l.req.Header["Range"]) == 0 {
+	if l.validate || l.req.Method == http.MethodGet && len(l.req.Header["Range"]) == 0 {
 		delete(h, "If-None-Match")
 		delete(h, "If-Modified-Since")
+	}
+	if l.req.Method == http.MethodGet && len(l.req.Header["Range"]) == 0 {
 		delete(h, "If-Range")
 	}
 	if !l.validate {
@@ -110,6 +112,7 @@ func (l *Lookup) Receive(resp *http.Response) (*http.Response, error) {
 		return l.Receive(full)
 	case resp.StatusCode >= 500 && l.found && l.staleIfError():
 		drain(resp.Body)
+		l.land()
 		return l.stale("stale-if-error"), nil
 	case l.req.Method == http.MethodHead:
 		if l.found && resp.StatusCode == http.StatusOK {
@@ -241,19 +244,55 @@ func (l *Lookup) revalidated(resp *http.Response) (*http.Response, bool) {
 		delete(h, "Age")
 	}
 	updated, ttl := c.newEntry(h, target.status, target.body, l.now, now, target.vary)
-	c.put(l.req.Context(), key, updated, ttl, l)
-	if l.rec != nil && key != l.storeKey() {
-		// A variant chosen for other request fields turned out to be the
-		// representation for this request too: store it for these fields.
-		updated.vary = l.vary
-		c.put(l.req.Context(), l.storeKey(), updated, ttl, l)
+	// The merged header may no longer allow storing (a 304 that says
+	// private or no-store, §3, §5.2.2), or may vary on other fields than
+	// the entry was stored under (§4.1): then the entry goes, and only
+	// this client gets the updated response.
+	cc := c.responseDirectives(h)
+	f := lifetimeOf(cc, h, target.status, updated.date, now, !c.opts.Private, c.opts.HeuristicFraction, c.opts.MaxHeuristic)
+	reason := c.storable(l.req.Header, target.status, h, l.reqCC, cc, f)
+	if reason == Storable && l.varyChanged(h) {
+		reason = ReasonVaryChanged
 	}
+	if reason != Storable {
+		c.delete(l.req.Context(), key)
+		l.Status.Detail = reason.String()
+		c.observe(Event{Status: l.Status, NotStored: reason})
+	} else {
+		c.put(l.req.Context(), key, updated, ttl, l)
+		if l.rec != nil && key != l.storeKey() {
+			// A variant chosen for other request fields turned out to be
+			// the representation for this request too: store it for these
+			// fields.
+			updated.vary = l.vary
+			c.put(l.req.Context(), l.storeKey(), updated, ttl, l)
+		}
+		l.Status.Stored = true
+		c.observe(Event{Status: l.Status, Revalidated: true, BytesSaved: int64(len(updated.body))})
+	}
+	l.land() // the stored response is up to date: collapsed requests may go on
 	l.found = true
-	l.Status.Stored = true
-	c.observe(Event{Status: l.Status, Revalidated: true, BytesSaved: int64(len(updated.body))})
 	l.age = updated.currentAge(now)
 	l.Status.TTL, l.Status.HasTTL = updated.lifetime-l.age, true
-	return l.responseFrom(&updated), true
+	r := l.responseFrom(&updated)
+	if cookies := resp.Header["Set-Cookie"]; len(cookies) > 0 {
+		r.Header["Set-Cookie"] = cookies // for this client only (see merge)
+	}
+	return r, true
+}
+
+// varyChanged reports whether h, the merged header of a stored response,
+// varies on other fields than those the response was stored under.
+func (l *Lookup) varyChanged(h http.Header) bool {
+	names, star := varyNames(h)
+	if star {
+		return true
+	}
+	var stored []string
+	if l.rec != nil {
+		stored = l.rec.names
+	}
+	return !slicesEqual(names, stored)
 }
 
 // identify selects the stored response a 304 refers to (RFC 9111 §4.3.4):
@@ -280,6 +319,9 @@ func (l *Lookup) identify(h http.Header) (entry, string, bool) {
 	if l.found && match(l.e.etag) {
 		return l.e, l.storeKey(), true
 	}
+	// Another variant may be chosen only by a strong validator: two
+	// variants can share a weak tag (the same content in two codings).
+	match = func(stored string) bool { return tag.StrongMatch(precond.ETag(stored)) }
 	if l.rec == nil {
 		return entry{}, "", false
 	}
@@ -358,7 +400,14 @@ func (l *Lookup) freshenWithHead(resp *http.Response) {
 		return
 	}
 	h := c.merge(l.e.headerOf(), resp.Header)
-	updated, ttl := c.newEntry(h, l.e.status, l.e.body, l.now, c.opts.Now(), l.e.vary)
+	now := c.opts.Now()
+	updated, ttl := c.newEntry(h, l.e.status, l.e.body, l.now, now, l.e.vary)
+	cc := c.responseDirectives(h)
+	f := lifetimeOf(cc, h, l.e.status, updated.date, now, !c.opts.Private, c.opts.HeuristicFraction, c.opts.MaxHeuristic)
+	if c.storable(l.req.Header, l.e.status, h, l.reqCC, cc, f) != Storable || l.varyChanged(h) {
+		c.delete(l.req.Context(), l.storeKey())
+		return
+	}
 	c.put(l.req.Context(), l.storeKey(), updated, ttl, l)
 }
 

@@ -44,11 +44,14 @@ const (
 	ReasonIncomplete
 	// ReasonStoreError: the store refused the entry or is unavailable.
 	ReasonStoreError
+	// ReasonVaryChanged: a 304 or HEAD response changed the fields the
+	// response varies on, so the entry no longer matches its key (§4.1).
+	ReasonVaryChanged
 )
 
 var reasonNames = [...]string{
 	"storable", "method", "status", "no-store", "private", "authorization",
-	"set-cookie", "vary-star", "not-cacheable", "too-large", "incomplete", "store-error",
+	"set-cookie", "vary-star", "not-cacheable", "too-large", "incomplete", "store-error", "vary-changed",
 }
 
 // String returns the reason as a short token, as used in the detail of
@@ -70,14 +73,12 @@ func understoodStatus(code int) bool {
 	return false
 }
 
-// storable decides whether a response to a GET may be stored (RFC 9111
-// §3). reqCC and respCC are the request's and response's directives (the
+// storable decides whether a response to a GET, whose request had the
+// header reqHeader, may be stored (RFC 9111 §3); the caller checks the
+// method. reqCC and respCC are the request's and response's directives (the
 // response's from the targeted field when one applies); hasValidator and
 // fresh say whether it can be revalidated or served as fresh at all.
-func (c *Cache) storable(req *http.Request, status int, h http.Header, reqCC cachecontrol.Request, respCC cachecontrol.Response, f freshness) NotStoredReason {
-	if req.Method != http.MethodGet {
-		return ReasonMethod
-	}
+func (c *Cache) storable(reqHeader http.Header, status int, h http.Header, reqCC cachecontrol.Request, respCC cachecontrol.Response, f freshness) NotStoredReason {
 	// §3: the status must be final; 206 and 304 are not stored whole
 	// responses, and must-understand requires a status this cache
 	// understands (§5.2.2.3).
@@ -99,7 +100,7 @@ func (c *Cache) storable(req *http.Request, status int, h http.Header, reqCC cac
 		if respCC.Private() && !respCC.PrivateQualified() {
 			return ReasonPrivate
 		}
-		if len(req.Header["Authorization"]) > 0 {
+		if len(reqHeader["Authorization"]) > 0 {
 			_, smax := respCC.SMaxAge()
 			if !respCC.Public() && !smax && !respCC.MustRevalidate() {
 				return ReasonAuthorization

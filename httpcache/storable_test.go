@@ -13,7 +13,10 @@ func storableOf(c *Cache, req *http.Request, status int, h http.Header) NotStore
 	cc := c.responseDirectives(h)
 	date, _ := singleTime(h["Date"])
 	f := lifetimeOf(cc, h, status, date, c.Now(), !c.opts.Private, c.opts.HeuristicFraction, c.opts.MaxHeuristic)
-	return c.storable(req, status, h, reqCC, cc, f)
+	if req.Method != http.MethodGet {
+		return ReasonMethod
+	}
+	return c.storable(req.Header, status, h, reqCC, cc, f)
 }
 
 func TestStorable(t *testing.T) {

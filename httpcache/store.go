@@ -89,7 +89,12 @@ func (l *Lookup) receiveFull(resp *http.Response) (*http.Response, error) {
 	cc := c.responseDirectives(h)
 	date, _ := singleTime(h["Date"])
 	f := lifetimeOf(cc, h, resp.StatusCode, date, now, !c.opts.Private, c.opts.HeuristicFraction, c.opts.MaxHeuristic)
-	reason := c.storable(l.req, resp.StatusCode, h, l.reqCC, cc, f)
+	reason := Storable
+	if l.req.Method != http.MethodGet {
+		reason = ReasonMethod
+	} else {
+		reason = c.storable(l.req.Header, resp.StatusCode, h, l.reqCC, cc, f)
+	}
 	if reason == Storable && resp.ContentLength > c.opts.MaxObjectSize {
 		reason = ReasonTooLarge
 	}
@@ -103,6 +108,9 @@ func (l *Lookup) receiveFull(resp *http.Response) (*http.Response, error) {
 		}
 		l.Status.Detail = reason.String()
 		c.observe(Event{Status: l.Status, NotStored: reason})
+		// Nothing will be stored: requests collapsed behind this one go
+		// to the origin themselves now, not after this body is sent.
+		l.land()
 		return l.answer(resp, nil), nil
 	}
 

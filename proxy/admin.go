@@ -66,8 +66,11 @@ func Admin(c *httpcache.Cache, o AdminOptions) http.Handler {
 		}
 		writeJSON(w, doc)
 	})
+	// Browsers on the operator's machine must not be able to purge
+	// through a cross-site form: reject cross-origin requests.
+	var h http.Handler = http.NewCrossOriginProtection().Handler(mux)
 	if o.Token == "" {
-		return mux
+		return h
 	}
 	want := []byte("Bearer " + o.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +79,7 @@ func Admin(c *httpcache.Cache, o AdminOptions) http.Handler {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/notmod/notmod/httpcache"
+	"github.com/notmod/notmod/internal/httplex"
 	"github.com/notmod/notmod/precond"
 )
 
@@ -61,6 +63,10 @@ type Proxy struct {
 }
 
 type lookupKey struct{}
+
+// cancelKey holds the function that aborts the forwarded request, for the
+// idle timeout on the origin's body.
+type cancelKey struct{}
 
 // New returns a proxy in front of o.Origin, caching in o.Cache.
 func New(o Options) (*Proxy, error) {
@@ -116,23 +122,28 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		l = l.Retry()
 	}
+	if l.Decision == httpcache.ServeStale {
+		p.serveStored(w, l)
+		l.Revalidate(p.outbound(r)) // takes l over
+		return
+	}
+	// Deferred: ReverseProxy aborts with a panic (http.ErrAbortHandler)
+	// when a body copy fails, and the flight must land all the same.
+	defer l.Release()
 	switch l.Decision {
 	case httpcache.Serve:
 		p.serveStored(w, l)
-		l.Release()
-	case httpcache.ServeStale:
-		p.serveStored(w, l)
-		l.Revalidate(p.outbound(r))
 	case httpcache.GatewayTimeout:
 		h := w.Header()
 		h.Set("Cache-Status", string(l.AppendCacheStatus(nil)))
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusGatewayTimeout)
 		_, _ = w.Write([]byte("not in cache (only-if-cached)\n"))
-		l.Release()
 	default:
-		p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), lookupKey{}, l)))
-		l.Release()
+		ctx, cancel := context.WithCancel(context.WithValue(r.Context(), lookupKey{}, l))
+		defer cancel()
+		ctx = context.WithValue(ctx, cancelKey{}, cancel)
+		p.rp.ServeHTTP(w, r.WithContext(ctx))
 	}
 }
 
@@ -168,6 +179,15 @@ func firstValue(l *httpcache.Lookup, name string) string {
 func (p *Proxy) outbound(r *http.Request) *http.Request {
 	out := r.Clone(context.WithoutCancel(r.Context()))
 	out.RequestURI = ""
+	// As ReverseProxy does before Rewrite: the client's forwarding fields
+	// are not to be trusted, and fields named by Connection are
+	// hop-by-hop. Range is the client's; a revalidation is for the whole.
+	for f := range httplex.ElementsOf(out.Header["Connection"]) {
+		out.Header.Del(f)
+	}
+	for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "Range", "If-Range"} {
+		out.Header.Del(k)
+	}
 	pr := &httputil.ProxyRequest{In: r, Out: out}
 	pr.SetURL(p.origin)
 	pr.SetXForwarded()
@@ -201,6 +221,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 }
 
 func (p *Proxy) modifyResponse(resp *http.Response) error {
+	if cancel, ok := resp.Request.Context().Value(cancelKey{}).(context.CancelFunc); ok && resp.Body != nil && resp.Body != http.NoBody {
+		resp.Body = newIdleBody(resp.Body, p.opts.ResponseTimeout, cancel)
+	}
 	l, ok := resp.Request.Context().Value(lookupKey{}).(*httpcache.Lookup)
 	if !ok {
 		return nil
@@ -283,3 +306,29 @@ func (b *bufferPool) Get() []byte {
 }
 
 func (b *bufferPool) Put(buf []byte) { (*sync.Pool)(b).Put(&buf) }
+
+// idleBody aborts the forwarded request when the origin sends nothing for
+// d while the body is being read: an origin that stalls mid-body gets the
+// same bound as one that never answers.
+type idleBody struct {
+	rc    io.ReadCloser
+	d     time.Duration
+	timer *time.Timer
+}
+
+func newIdleBody(rc io.ReadCloser, d time.Duration, cancel context.CancelFunc) *idleBody {
+	return &idleBody{rc: rc, d: d, timer: time.AfterFunc(d, cancel)}
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.d)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	return b.rc.Close()
+}

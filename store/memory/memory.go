@@ -200,7 +200,9 @@ func (s *Store) Set(_ context.Context, key string, value []byte, ttl time.Durati
 		s.cache.Invalidate(key)
 		return fmt.Errorf("%w: %d bytes with key and overhead, bound %d", ErrTooLarge, w, s.maxEntry)
 	}
-	s.cache.Set(key, entry{value: value, ttl: ttl})
+	// The key is the caller's, valid only during the call (see
+	// store.Store): keep a copy.
+	s.cache.Set(strings.Clone(key), entry{value: value, ttl: ttl})
 	return nil
 }
 

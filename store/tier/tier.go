@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -179,7 +180,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, store.ErrNotFound
 	}
-	_ = s.o.Front.Set(ctx, key, v, s.o.FrontTTL)
+	_ = s.o.Front.Set(ctx, strings.Clone(key), v, s.o.FrontTTL) // key is the caller's, valid only during Get
 	return v, nil
 }
 
