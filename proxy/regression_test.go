@@ -135,7 +135,7 @@ func TestRegression304VaryAdded(t *testing.T) {
 	}
 }
 
-// RFC 9111 §4.1, §4.3.4: the origin sends headers then stalls: no body timeout.
+// DESIGN (an origin that hangs hits a timeout): the origin sends headers then stalls: no body timeout.
 func TestRegressionOriginStallsMidBody(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
