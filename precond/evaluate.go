@@ -207,11 +207,13 @@ func singleDate(lines []string) (time.Time, bool) {
 	return t, true
 }
 
-// ifUnmodifiedSince evaluates If-Unmodified-Since (RFC 9110 §13.1.4): true
-// when the representation was last modified at or before the date. It is
-// ignored when the date is invalid or the representation has no
-// modification date.
-func ifUnmodifiedSince(lines []string, v Validators) cond {
+// modifiedSince compares the representation's modification date, at
+// second precision, with the one date lines must hold: condTrue when it
+// was modified after that date, condFalse when not, condNone when the
+// field must be ignored: an invalid date or a list of dates, or no
+// modification date to compare (RFC 9110 §13.1.3, §13.1.4). A date in the
+// future is not special: the comparison decides.
+func modifiedSince(lines []string, v Validators) cond {
 	if v.LastModified.IsZero() || v.Missing {
 		return condNone
 	}
@@ -219,29 +221,26 @@ func ifUnmodifiedSince(lines []string, v Validators) cond {
 	if !ok {
 		return condNone
 	}
-	if !v.LastModified.Truncate(time.Second).After(t) {
+	if v.LastModified.Truncate(time.Second).After(t) {
 		return condTrue
 	}
 	return condFalse
 }
 
 // ifModifiedSince evaluates If-Modified-Since (RFC 9110 §13.1.3): false
-// when the representation was last modified at or before the date. It is
-// ignored when the date is invalid, when the field has more than one
-// member and when the representation has no modification date. A date in
-// the future is not special: the comparison decides.
-func ifModifiedSince(lines []string, v Validators) cond {
-	if v.LastModified.IsZero() || v.Missing {
-		return condNone
-	}
-	t, ok := singleDate(lines)
-	if !ok {
-		return condNone
-	}
-	if !v.LastModified.Truncate(time.Second).After(t) {
+// when the representation was last modified at or before the date.
+func ifModifiedSince(lines []string, v Validators) cond { return modifiedSince(lines, v) }
+
+// ifUnmodifiedSince evaluates If-Unmodified-Since (RFC 9110 §13.1.4): true
+// when the representation was last modified at or before the date.
+func ifUnmodifiedSince(lines []string, v Validators) cond {
+	switch modifiedSince(lines, v) {
+	case condTrue:
 		return condFalse
+	case condFalse:
+		return condTrue
 	}
-	return condTrue
+	return condNone
 }
 
 // ifRange evaluates If-Range (RFC 9110 §13.1.5). An entity tag is true
