@@ -184,6 +184,14 @@ func (l *Lookup) stale(detail string) *http.Response {
 	return l.responseFrom(&l.e)
 }
 
+// Response returns the stored response for a Serve or ServeStale decision
+// as an *http.Response, as a client-side cache hands it to its caller: a
+// 304 when the client's own conditions say so, with Age and Cache-Status.
+func (l *Lookup) Response() *http.Response {
+	e := l.e
+	return l.responseFrom(&e)
+}
+
 // setStatus adds this cache's Cache-Status member to h, after those of
 // caches nearer the origin (RFC 9211 §2).
 func (l *Lookup) setStatus(h http.Header) {

@@ -29,6 +29,7 @@ var layers = map[string]int{
 	"httpcache":              2,
 	"static":                 2,
 	"proxy":                  3,
+	"transport":              3,
 	"audit":                  3,
 	"metrics":                3,
 	"cmd/notmod":             4,
