@@ -110,6 +110,23 @@ func (l *Lookup) Retry() *Lookup {
 }
 
 func (c *Cache) lookup(r *http.Request, collapse bool) *Lookup {
+	return c.lookupFrom(r, collapse, false)
+}
+
+// get reads key from the store; latest asks a tiered store for the value
+// behind its local copy (store.Authority).
+func (c *Cache) get(ctx context.Context, key string, latest bool) ([]byte, error) {
+	if latest {
+		if a, ok := c.opts.Store.(store.Authority); ok {
+			return a.GetLatest(ctx, key)
+		}
+	}
+	return c.opts.Store.Get(ctx, key)
+}
+
+// lookupFrom is lookup, reading the latest stored values when latest is
+// set.
+func (c *Cache) lookupFrom(r *http.Request, collapse, latest bool) *Lookup {
 	l, _ := c.looks.Get().(*Lookup)
 	if l == nil {
 		l = &Lookup{}
@@ -156,7 +173,7 @@ func (c *Cache) lookup(r *http.Request, collapse bool) *Lookup {
 	}
 	*bp = appendPrimaryKey((*bp)[:0], host, uri)
 	l.kb = bp
-	raw, err := c.opts.Store.Get(r.Context(), unsafeString(*bp))
+	raw, err := c.get(r.Context(), unsafeString(*bp), latest)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			c.storeError("get", err)
@@ -178,7 +195,7 @@ func (c *Cache) lookup(r *http.Request, collapse bool) *Lookup {
 			l.Status.Fwd = FwdVaryMiss
 			return c.forward(l, collapse)
 		}
-		raw, err = c.opts.Store.Get(r.Context(), l.key)
+		raw, err = c.get(r.Context(), l.key, latest)
 		if err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
 				c.storeError("get", err)
@@ -278,10 +295,19 @@ func (c *Cache) forward(l *Lookup, collapse bool) *Lookup {
 	if c.opts.Lease != nil {
 		// Across a fleet: one node at a time fetches or revalidates a URL.
 		ok, release := c.opts.Lease(l.req.Context(), "lease "+l.primaryKey())
-		if ok {
-			l.leaseRelease = release
-		} else {
+		if !ok {
 			l.Decision, l.remote = Wait, true
+			return l
+		}
+		l.leaseRelease = release
+		// Another node may have stored a fresh response between this
+		// lookup and the lease: look again before going to the origin.
+		if n := c.lookupFrom(l.req, false, true); n.Decision == Serve || n.Decision == ServeStale {
+			n.Status.Hit, n.Status.Fwd, n.Status.Collapsed = false, l.Status.Fwd, true
+			l.Release() // lands the flight and releases the lease
+			return n
+		} else {
+			n.Release()
 		}
 	}
 	return l
@@ -325,7 +351,7 @@ func (l *Lookup) waitRemote(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
-		n := c.lookup(l.req, false)
+		n := c.lookupFrom(l.req, false, true) // past this node's copy
 		served := n.Decision == Serve || n.Decision == ServeStale
 		n.Release()
 		if served {

@@ -56,3 +56,11 @@ type Ranger interface {
 	// including deleting the key it is given.
 	Keys(ctx context.Context, prefix string, fn func(key string) bool) error
 }
+
+// Authority is implemented by stores in front of another, such as a
+// node's memory tier in front of a fleet's shared store: GetLatest reads
+// the value from the store behind, which holds the latest one, bypassing
+// the copy in front.
+type Authority interface {
+	GetLatest(ctx context.Context, key string) ([]byte, error)
+}

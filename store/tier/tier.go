@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/notmod/notmod/store"
@@ -72,6 +73,32 @@ type Store struct {
 	mu        sync.Mutex
 	downUntil time.Time
 	down      bool
+
+	// changes counts deletions and replacements seen, here and announced
+	// by other nodes: a value read from Back is kept in Front only if
+	// none happened during the read, so a purge that overtakes the read
+	// is never undone by it. frontMu makes that check and the copy one
+	// step with respect to the deletions announced by other nodes.
+	changes atomic.Uint64
+	frontMu sync.Mutex
+}
+
+// keep copies a value read from Back into Front, unless a change was seen
+// since seen was read.
+func (s *Store) keep(ctx context.Context, key string, v []byte, seen uint64) {
+	s.frontMu.Lock()
+	defer s.frontMu.Unlock()
+	if s.changes.Load() == seen {
+		_ = s.o.Front.Set(ctx, strings.Clone(key), v, s.o.FrontTTL) // key is the caller's, valid only during Get
+	}
+}
+
+// forget drops key from Front after a change announced by another node.
+func (s *Store) forget(ctx context.Context, key string) {
+	s.frontMu.Lock()
+	defer s.frontMu.Unlock()
+	s.changes.Add(1)
+	_ = s.o.Front.Delete(ctx, key)
 }
 
 // New returns a tiered store. Start the bus subscription with [Store.Run].
@@ -111,7 +138,7 @@ func (s *Store) Run(ctx context.Context) error {
 		if i < 0 || string(msg[:i+1]) == string(s.prefix) {
 			return
 		}
-		_ = s.o.Front.Delete(ctx, string(msg[i+1:]))
+		s.forget(ctx, string(msg[i+1:]))
 	})
 }
 
@@ -173,6 +200,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if !s.backUp() {
 		return nil, store.ErrNotFound
 	}
+	seen := s.changes.Load()
 	bctx, cancel := s.backContext(ctx)
 	v, err = s.o.Back.Get(bctx, key)
 	cancel()
@@ -180,7 +208,29 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, store.ErrNotFound
 	}
-	_ = s.o.Front.Set(ctx, strings.Clone(key), v, s.o.FrontTTL) // key is the caller's, valid only during Get
+	s.keep(ctx, key, v, seen)
+	return v, nil
+}
+
+// GetLatest reads the value from Back, bypassing Front, and keeps the
+// copy in Front up to date; while Back is down it answers like Get.
+func (s *Store) GetLatest(ctx context.Context, key string) ([]byte, error) {
+	if !s.backUp() {
+		return s.o.Front.Get(ctx, key)
+	}
+	seen := s.changes.Load()
+	bctx, cancel := s.backContext(ctx)
+	v, err := s.o.Back.Get(bctx, key)
+	cancel()
+	s.backResult(err)
+	if errors.Is(err, store.ErrNotFound) {
+		_ = s.o.Front.Delete(ctx, key)
+		return nil, err
+	}
+	if err != nil {
+		return s.o.Front.Get(ctx, key)
+	}
+	s.keep(ctx, key, v, seen)
 	return v, nil
 }
 
@@ -192,6 +242,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if ttl > 0 && ttl < frontTTL {
 		frontTTL = ttl
 	}
+	s.changes.Add(1)
 	if err := s.o.Front.Set(ctx, key, value, frontTTL); err != nil {
 		return err
 	}
@@ -211,6 +262,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 // Delete removes the key from Front and Back and tells the other nodes.
 // An error means Back could not be reached: other nodes may still hold it.
 func (s *Store) Delete(ctx context.Context, key string) error {
+	s.changes.Add(1)
 	ferr := s.o.Front.Delete(ctx, key)
 	bctx, cancel := s.backContext(ctx)
 	defer cancel()
