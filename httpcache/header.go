@@ -89,9 +89,11 @@ func (c *Cache) merge(stored, fresh http.Header) http.Header {
 		if skip(name) || notUpdated(name) {
 			continue
 		}
-		if !c.opts.Private && (name == "Set-Cookie" || name == "Set-Cookie2") {
+		if !c.opts.Private && name == "Set-Cookie" {
 			// A cookie set on a 304 or HEAD is for the client that sent
 			// the request, never for the others the entry is served to.
+			// (Set-Cookie2 is obsolete and ignored by clients, RFC 6265
+			// §9.4: it is updated like any other field.)
 			continue
 		}
 		stored[name] = values
