@@ -76,8 +76,10 @@ type Options struct {
 	// sends to clients.
 	IgnoreSurrogateControl bool
 
-	// StoreTimeout bounds each store operation; a store that does not
-	// answer in time is treated as a miss. Zero means DefaultStoreTimeout.
+	// StoreTimeout bounds the store writes the cache makes (storing,
+	// updating, deleting), which outlive the client's request. Reads use
+	// the request's context: a store that can be slow bounds its own reads
+	// (store/redis and store/tier do). Zero means DefaultStoreTimeout.
 	StoreTimeout time.Duration
 
 	// Transport carries the requests the cache makes by itself to the

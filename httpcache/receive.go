@@ -440,7 +440,7 @@ func (c *Cache) invalidate(req *http.Request, resp *http.Response) {
 			continue
 		}
 		u, err := base.Parse(v)
-		if err != nil || (u.Host != host) {
+		if err != nil || !httplex.EqualFold(u.Host, host) {
 			continue // another origin: not ours to invalidate (§4.4)
 		}
 		c.deleteURL(ctx, string(appendPrimaryKey(nil, host, u.RequestURI())))

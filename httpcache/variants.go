@@ -19,11 +19,20 @@ import (
 const maxVariants = 32
 
 // appendPrimaryKey appends the primary cache key of a request to dst: the
-// target URI, as authority and request-target (RFC 9111 §2). Only GET
+// target URI, as authority (host lower-cased) and request-target (RFC 9111
+// §2). Only GET
 // responses are stored, so the method is not part of it.
 func appendPrimaryKey(dst []byte, host, uri string) []byte {
 	dst = append(dst, "1 "...)
-	dst = append(dst, host...)
+	// Host names are case-insensitive: one entry, however a client
+	// spells it (RFC 9110 §4.2.3).
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
 	return append(dst, uri...)
 }
 

@@ -279,3 +279,14 @@ func TestDecodeVariantsCorrupt(t *testing.T) {
 		})
 	}
 }
+
+// RFC 9110 §4.2.3: the host is case-insensitive, so one entry serves every
+// spelling of it.
+func TestPrimaryKeyHostCase(t *testing.T) {
+	if string(appendPrimaryKey(nil, "Example.COM", "/A")) != string(appendPrimaryKey(nil, "example.com", "/A")) {
+		t.Fatal("host case splits the cache")
+	}
+	if string(appendPrimaryKey(nil, "example.com", "/A")) == string(appendPrimaryKey(nil, "example.com", "/a")) {
+		t.Fatal("path case merged")
+	}
+}
