@@ -171,7 +171,7 @@ func (c *Cache) lookupFrom(r *http.Request, collapse, latest bool) *Lookup {
 	if host == "" {
 		host = r.URL.Host
 	}
-	*bp = appendPrimaryKey((*bp)[:0], host, uri)
+	*bp = appendPrimaryKey((*bp)[:0], schemeOf(r), host, uri)
 	l.kb = bp
 	raw, err := c.get(r.Context(), unsafeString(*bp), latest)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -67,21 +68,22 @@ func (c *Cache) indexTags(ctx context.Context, h http.Header, primary string, tt
 	}
 }
 
-// PurgeURL purges the stored responses of one URL, given as host and
-// request-target (every variant of it).
-func (c *Cache) PurgeURL(ctx context.Context, host, uri string, mode PurgeMode) (int, error) {
-	return c.purgePrimary(ctx, string(appendPrimaryKey(nil, host, uri)), mode)
+// PurgeURL purges the stored responses of the absolute URL u, every
+// variant of it, as clients reach the cache (scheme, Host and path).
+func (c *Cache) PurgeURL(ctx context.Context, u *url.URL, mode PurgeMode) (int, error) {
+	return c.purgePrimary(ctx, string(appendURLKey(nil, u, u.RequestURI())), mode)
 }
 
-// PurgePrefix purges the stored responses of every URL of host whose
-// request-target starts with prefix. It needs a store that can list keys.
-func (c *Cache) PurgePrefix(ctx context.Context, host, prefix string, mode PurgeMode) (int, error) {
+// PurgePrefix purges the stored responses of every URL of u's scheme and
+// host whose request-target starts with prefix. It needs a store that can
+// list keys.
+func (c *Cache) PurgePrefix(ctx context.Context, u *url.URL, prefix string, mode PurgeMode) (int, error) {
 	r, ok := c.opts.Store.(store.Ranger)
 	if !ok {
 		return 0, ErrNoListing
 	}
 	var primaries []string
-	err := r.Keys(ctx, string(appendPrimaryKey(nil, host, prefix)), func(key string) bool {
+	err := r.Keys(ctx, string(appendURLKey(nil, u, prefix)), func(key string) bool {
 		if !strings.Contains(key, "\x00") { // variants go with their record
 			primaries = append(primaries, key)
 		}

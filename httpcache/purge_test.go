@@ -3,6 +3,7 @@ package httpcache
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"testing"
 )
 
@@ -28,16 +29,20 @@ func TestPurge(t *testing.T) {
 		variant bool // /v is purged in both languages
 	}{
 		"url": {
-			purge: func(c *Cache) (int, error) { return c.PurgeURL(context.Background(), "example.com", "/a", HardPurge) },
-			n:     1, purged: []string{"/a"}, fresh: []string{"/a/b", "/c"},
+			purge: func(c *Cache) (int, error) {
+				return c.PurgeURL(context.Background(), mustURL("http://example.com/a"), HardPurge)
+			},
+			n: 1, purged: []string{"/a"}, fresh: []string{"/a/b", "/c"},
 		},
 		"url every variant": {
-			purge: func(c *Cache) (int, error) { return c.PurgeURL(context.Background(), "example.com", "/v", HardPurge) },
-			n:     2, fresh: []string{"/a"}, variant: true,
+			purge: func(c *Cache) (int, error) {
+				return c.PurgeURL(context.Background(), mustURL("http://example.com/v"), HardPurge)
+			},
+			n: 2, fresh: []string{"/a"}, variant: true,
 		},
 		"prefix": {
 			purge: func(c *Cache) (int, error) {
-				return c.PurgePrefix(context.Background(), "example.com", "/a", HardPurge)
+				return c.PurgePrefix(context.Background(), mustURL("http://example.com/"), "/a", HardPurge)
 			},
 			n: 2, purged: []string{"/a", "/a/b"}, fresh: []string{"/c"},
 		},
@@ -57,8 +62,10 @@ func TestPurge(t *testing.T) {
 		// A soft purge keeps the response but makes it stale: the next
 		// request validates it with its ETag (RFC 9111 §4.3.1).
 		"soft": {
-			purge: func(c *Cache) (int, error) { return c.PurgeURL(context.Background(), "example.com", "/a", SoftPurge) },
-			n:     1, purged: []string{"/a"}, fresh: []string{"/c"}, soft: true,
+			purge: func(c *Cache) (int, error) {
+				return c.PurgeURL(context.Background(), mustURL("http://example.com/a"), SoftPurge)
+			},
+			n: 1, purged: []string{"/a"}, fresh: []string{"/c"}, soft: true,
 		},
 	}
 	for name, tc := range tests {
@@ -100,4 +107,12 @@ func TestPurge(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
 }

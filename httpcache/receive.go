@@ -432,26 +432,27 @@ func (c *Cache) invalidate(req *http.Request, resp *http.Response) {
 		uri = req.URL.RequestURI()
 	}
 	ctx := req.Context()
-	c.deleteURL(ctx, string(appendPrimaryKey(nil, host, uri)))
-	base := &url.URL{Scheme: "http", Host: host, Path: req.URL.Path}
+	scheme := schemeOf(req)
+	c.deleteURL(ctx, string(appendPrimaryKey(nil, scheme, host, uri)))
+	base := &url.URL{Scheme: scheme, Host: host, Path: req.URL.Path}
 	for _, f := range []string{"Location", "Content-Location"} {
 		v := resp.Header.Get(f)
 		if v == "" {
 			continue
 		}
 		u, err := base.Parse(v)
-		if err != nil || !httplex.EqualFold(u.Host, host) {
+		if err != nil || !httplex.EqualFold(u.Host, host) || !httplex.EqualFold(u.Scheme, scheme) {
 			continue // another origin: not ours to invalidate (§4.4)
 		}
-		c.deleteURL(ctx, string(appendPrimaryKey(nil, host, u.RequestURI())))
+		c.deleteURL(ctx, string(appendPrimaryKey(nil, scheme, host, u.RequestURI())))
 	}
 	c.observe(Event{Invalidation: true})
 }
 
-// Invalidate removes the stored responses for the URI host+uri, every
+// Invalidate removes the stored responses for the absolute URL u, every
 // variant included, as a purge does.
-func (c *Cache) Invalidate(ctx context.Context, host, uri string) error {
-	return c.removeURL(ctx, string(appendPrimaryKey(nil, host, uri)))
+func (c *Cache) Invalidate(ctx context.Context, u *url.URL) error {
+	return c.removeURL(ctx, string(appendURLKey(nil, u, u.RequestURI())))
 }
 
 // deleteURL removes what is stored under a primary key, logging errors.

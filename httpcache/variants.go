@@ -5,6 +5,7 @@ package httpcache
 import (
 	"encoding/binary"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,11 +20,13 @@ import (
 const maxVariants = 32
 
 // appendPrimaryKey appends the primary cache key of a request to dst: the
-// target URI, as authority (host lower-cased) and request-target (RFC 9111
-// §2). Only GET
+// target URI, as scheme, authority (host lower-cased) and request-target
+// (RFC 9111 §2): a response to http is never served for https. Only GET
 // responses are stored, so the method is not part of it.
-func appendPrimaryKey(dst []byte, host, uri string) []byte {
+func appendPrimaryKey(dst []byte, scheme, host, uri string) []byte {
 	dst = append(dst, "1 "...)
+	dst = append(dst, scheme...)
+	dst = append(dst, "://"...)
 	// Host names are case-insensitive: one entry, however a client
 	// spells it (RFC 9110 §4.2.3).
 	for i := 0; i < len(host); i++ {
@@ -226,4 +229,31 @@ func lowerASCII(s string) string {
 		}
 	}
 	return s
+}
+
+// schemeOf returns the scheme of a request's target URI: a client
+// request's own, or for a request a server received, https when it came
+// over TLS and http otherwise.
+func schemeOf(r *http.Request) string {
+	if r.RequestURI == "" && r.URL != nil {
+		switch r.URL.Scheme {
+		case "https", "HTTPS":
+			return "https"
+		case "http", "HTTP":
+			return "http"
+		}
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// appendURLKey appends the primary key of an absolute URL.
+func appendURLKey(dst []byte, u *url.URL, uri string) []byte {
+	scheme := "http"
+	if httplex.EqualFold(u.Scheme, "https") {
+		scheme = "https"
+	}
+	return appendPrimaryKey(dst, scheme, u.Host, uri)
 }

@@ -146,8 +146,8 @@ func TestVaryValues(t *testing.T) {
 }
 
 func TestVariantKey(t *testing.T) {
-	p := string(appendPrimaryKey(nil, "example.com", "/a?b=c"))
-	if want := "1 example.com/a?b=c"; p != want {
+	p := string(appendPrimaryKey(nil, "http", "example.com", "/a?b=c"))
+	if want := "1 http://example.com/a?b=c"; p != want {
 		t.Errorf("primary key = %q, want %q", p, want)
 	}
 	a := variantKey(p, "Accept-Encoding=gzip\n")
@@ -156,7 +156,7 @@ func TestVariantKey(t *testing.T) {
 		t.Errorf("variant keys %q and %q: want distinct, stable and under %q", a, b, p)
 	}
 	// §2: the key is the target URI: host and request-target both count.
-	if string(appendPrimaryKey(nil, "a.example", "/x")) == string(appendPrimaryKey(nil, "b.example", "/x")) {
+	if string(appendPrimaryKey(nil, "http", "a.example", "/x")) == string(appendPrimaryKey(nil, "http", "b.example", "/x")) {
 		t.Error("primary keys of two hosts are equal")
 	}
 }
@@ -283,10 +283,22 @@ func TestDecodeVariantsCorrupt(t *testing.T) {
 // RFC 9110 §4.2.3: the host is case-insensitive, so one entry serves every
 // spelling of it.
 func TestPrimaryKeyHostCase(t *testing.T) {
-	if string(appendPrimaryKey(nil, "Example.COM", "/A")) != string(appendPrimaryKey(nil, "example.com", "/A")) {
+	if string(appendPrimaryKey(nil, "http", "Example.COM", "/A")) != string(appendPrimaryKey(nil, "http", "example.com", "/A")) {
 		t.Fatal("host case splits the cache")
 	}
-	if string(appendPrimaryKey(nil, "example.com", "/A")) == string(appendPrimaryKey(nil, "example.com", "/a")) {
+	if string(appendPrimaryKey(nil, "http", "example.com", "/A")) == string(appendPrimaryKey(nil, "http", "example.com", "/a")) {
 		t.Fatal("path case merged")
+	}
+}
+
+// RFC 9111 §2: the scheme is part of the key; a response to http is never
+// served for https.
+func TestPrimaryKeyScheme(t *testing.T) {
+	if string(appendPrimaryKey(nil, "http", "example.com", "/")) == string(appendPrimaryKey(nil, "https", "example.com", "/")) {
+		t.Fatal("http and https share a key")
+	}
+	tls := newRequest(http.MethodGet, "https://example.com/x")
+	if schemeOf(tls) != "https" || schemeOf(newRequest(http.MethodGet, "/x")) != "http" {
+		t.Fatal("schemeOf")
 	}
 }

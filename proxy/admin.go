@@ -98,7 +98,7 @@ func Purge(r *http.Request, c *httpcache.Cache, form url.Values) (n int, status 
 		if perr != nil || u.Host == "" {
 			return 0, http.StatusBadRequest, "url must be absolute, such as http://example.com/path"
 		}
-		n, err = c.PurgeURL(r.Context(), u.Host, u.RequestURI(), mode)
+		n, err = c.PurgeURL(r.Context(), u, mode)
 	case form.Get("prefix") != "":
 		u, perr := url.Parse(form.Get("prefix"))
 		if perr != nil || u.Host == "" {
@@ -108,7 +108,7 @@ func Purge(r *http.Request, c *httpcache.Cache, form url.Values) (n int, status 
 		if u.RawQuery != "" || strings.HasSuffix(form.Get("prefix"), "?") {
 			p += "?" + u.RawQuery
 		}
-		n, err = c.PurgePrefix(r.Context(), u.Host, p, mode)
+		n, err = c.PurgePrefix(r.Context(), u, p, mode)
 	case form.Get("tag") != "":
 		n, err = c.PurgeTag(r.Context(), form.Get("tag"), mode)
 	default:
