@@ -120,7 +120,9 @@ func (l *Lookup) receiveFull(resp *http.Response) (*http.Response, error) {
 	if len(names) > 0 {
 		key = variantKey(key, vary)
 	}
-	l.Status.Stored = true
+	// Cache-Status is sent before the content: say stored only when the
+	// declared length shows it will fit (RFC 9211 §2.4).
+	l.Status.Stored = resp.ContentLength >= 0
 	l.Status.TTL, l.Status.HasTTL = f.lifetime-initialAge(ageValue(h["Age"]), date, l.now, now), true
 	sb := &storingBody{
 		l: l, rc: resp.Body, key: key, vary: vary, header: h.Clone(),

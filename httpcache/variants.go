@@ -27,6 +27,12 @@ func appendPrimaryKey(dst []byte, scheme, host, uri string) []byte {
 	dst = append(dst, "1 "...)
 	dst = append(dst, scheme...)
 	dst = append(dst, "://"...)
+	// The default port is the same authority as none (RFC 9110 §4.2.3).
+	if scheme == "http" && strings.HasSuffix(host, ":80") {
+		host = host[:len(host)-3]
+	} else if scheme == "https" && strings.HasSuffix(host, ":443") {
+		host = host[:len(host)-4]
+	}
 	// Host names are case-insensitive: one entry, however a client
 	// spells it (RFC 9110 §4.2.3).
 	for i := 0; i < len(host); i++ {

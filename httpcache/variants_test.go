@@ -289,6 +289,14 @@ func TestPrimaryKeyHostCase(t *testing.T) {
 	if string(appendPrimaryKey(nil, "http", "example.com", "/A")) == string(appendPrimaryKey(nil, "http", "example.com", "/a")) {
 		t.Fatal("path case merged")
 	}
+	// The default port is the same authority as none.
+	if string(appendPrimaryKey(nil, "http", "example.com:80", "/")) != string(appendPrimaryKey(nil, "http", "example.com", "/")) ||
+		string(appendPrimaryKey(nil, "https", "example.com:443", "/")) != string(appendPrimaryKey(nil, "https", "example.com", "/")) {
+		t.Fatal("default port splits the cache")
+	}
+	if string(appendPrimaryKey(nil, "http", "example.com:8080", "/")) == string(appendPrimaryKey(nil, "http", "example.com", "/")) {
+		t.Fatal("another port merged")
+	}
 }
 
 // RFC 9111 §2: the scheme is part of the key; a response to http is never
