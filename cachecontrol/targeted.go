@@ -55,6 +55,11 @@ func ParseTargeted(lines []string) (Response, bool) {
 	return r, true
 }
 
+// Targeted reports whether r came from a targeted field ([ParseTargeted]):
+// a cache that uses it must then ignore Cache-Control and Expires
+// (RFC 9213 §2.2).
+func (r Response) Targeted() bool { return r.dict != nil }
+
 // bareValue returns the bare item of a Dictionary member, or nil for an
 // Inner List.
 func bareValue(m httpsfv.Member) any {

@@ -41,7 +41,8 @@ func lifetimeOf(cc cachecontrol.Response, h http.Header, status int, date, respo
 	if d, ok := cc.MaxAge(); ok {
 		return freshness{lifetime: d, explicit: true}
 	}
-	if exp, ok := h["Expires"]; ok {
+	// RFC 9213 §2.2: a targeted field governs alone; Expires is ignored.
+	if exp, ok := h["Expires"]; ok && !cc.Targeted() {
 		if len(exp) != 1 {
 			return freshness{explicit: true}
 		}

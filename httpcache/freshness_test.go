@@ -291,3 +291,21 @@ func TestNewEntryAge(t *testing.T) {
 		t.Errorf("store ttl = %v, want %v", ttl, want)
 	}
 }
+
+// RFC 9213 §2.2: with a valid CDN-Cache-Control, Expires is ignored.
+func TestTargetedIgnoresExpires(t *testing.T) {
+	c, clock := newTestCache(t, Options{})
+	now := clock.Now()
+	h := header("CDN-Cache-Control", "no-cache", "Expires", httpDate(now.Add(time.Hour)), "Date", httpDate(now))
+	cc := c.responseDirectives(h)
+	if !cc.Targeted() {
+		t.Fatal("CDN-Cache-Control not used")
+	}
+	if f := lifetimeOf(cc, h, 200, now, now, true, 0.1, time.Hour); f.lifetime != 0 || f.explicit {
+		t.Fatalf("lifetime %v explicit %v: Expires was used", f.lifetime, f.explicit)
+	}
+	h = header("CDN-Cache-Control", "max-age=30", "Expires", httpDate(now.Add(time.Hour)), "Date", httpDate(now))
+	if f := lifetimeOf(c.responseDirectives(h), h, 200, now, now, true, 0.1, time.Hour); f.lifetime != 30*time.Second {
+		t.Fatalf("lifetime %v, want 30s", f.lifetime)
+	}
+}

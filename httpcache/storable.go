@@ -116,6 +116,7 @@ func (c *Cache) storable(reqHeader http.Header, status int, h http.Header, reqCC
 		}
 	}
 	_, hasExpires := h["Expires"]
+	hasExpires = hasExpires && !respCC.Targeted() // RFC 9213 §2.2
 	// §3: explicit expiration, public, or private in a private cache; or
 	// a heuristically cacheable status.
 	explicit := f.explicit || hasExpires || respCC.Public() || (c.opts.Private && respCC.Private())
