@@ -236,26 +236,30 @@ func (s *Store) GetLatest(ctx context.Context, key string) ([]byte, error) {
 
 // Set stores the value in Front and in Back, and tells the other nodes to
 // drop their copies. A failure of Back is reported through OnBackState and
-// the log, not to the caller: the value is in Front.
+// the log, not to the caller, when the value is in Front; a value Front
+// refuses (too large for it) is still stored in Back.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	frontTTL := s.o.FrontTTL
 	if ttl > 0 && ttl < frontTTL {
 		frontTTL = ttl
 	}
 	s.changes.Add(1)
-	if err := s.o.Front.Set(ctx, key, value, frontTTL); err != nil {
-		return err
-	}
+	// Front is best effort: a value too large for it still goes to Back.
+	ferr := s.o.Front.Set(ctx, key, value, frontTTL)
 	if !s.backUp() {
-		return nil
+		return ferr
 	}
 	bctx, cancel := s.backContext(ctx)
 	defer cancel()
 	err := s.o.Back.Set(bctx, key, value, ttl)
 	s.backResult(err)
-	if err == nil {
-		s.announce(bctx, key)
+	if err != nil {
+		if ferr != nil {
+			return err // neither tier holds it
+		}
+		return nil
 	}
+	s.announce(bctx, key)
 	return nil
 }
 

@@ -164,3 +164,24 @@ func TestBackDown(t *testing.T) {
 		t.Fatalf("state changes = %v, want [down, up]", states)
 	}
 }
+
+// A value too large for the front tier still reaches the back, and is
+// read from there.
+func TestFrontTooSmall(t *testing.T) {
+	ctx := context.Background()
+	back := memory.Must(memory.Options{})
+	s, err := New(Options{Front: memory.Must(memory.Options{MaxBytes: 1024}), Back: back})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 4096)
+	if err := s.Set(ctx, "big", big, time.Hour); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	if v, err := back.Get(ctx, "big"); err != nil || len(v) != len(big) {
+		t.Fatalf("back holds %d bytes, %v", len(v), err)
+	}
+	if v, err := s.Get(ctx, "big"); err != nil || len(v) != len(big) {
+		t.Fatalf("Get = %d bytes, %v", len(v), err)
+	}
+}
