@@ -4,6 +4,7 @@
 package httpcache
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"net/http"
@@ -151,15 +152,17 @@ func (e *entry) fields(fn func(name, value string) bool) {
 	eachField(e.header, fn)
 }
 
+var crlf = []byte("\r\n")
+
 func eachField(block []byte, fn func(name, value string) bool) {
 	for len(block) > 0 {
-		i := indexCRLF(block)
+		i := bytes.Index(block, crlf)
 		if i < 0 {
 			return
 		}
 		line := block[:i]
 		block = block[i+2:]
-		c := indexByte(line, ':')
+		c := bytes.IndexByte(line, ':')
 		if c <= 0 || c+2 > len(line) {
 			continue
 		}
@@ -167,24 +170,6 @@ func eachField(block []byte, fn func(name, value string) bool) {
 			return
 		}
 	}
-}
-
-func indexCRLF(b []byte) int {
-	for i := 0; i+1 < len(b); i++ {
-		if b[i] == '\r' && b[i+1] == '\n' {
-			return i
-		}
-	}
-	return -1
-}
-
-func indexByte(b []byte, c byte) int {
-	for i := range b {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // headerBlock serialises h as "Name: value\r\n" lines, leaving out the

@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
-
-	"github.com/notmod/notmod/precond"
 )
 
 // headSlots is the number of stored responses whose prepared header
@@ -102,16 +100,15 @@ func (l *Lookup) head() *head {
 	}
 	h := &head{key: string([]byte(key)), responseTime: rt, size: len(l.raw)}
 	hasETag := l.e.etag != ""
-	strip := !l.c.opts.IgnoreSurrogateControl && !l.c.opts.Private
 	l.e.fields(func(name, value string) bool {
-		if strip && name == "Surrogate-Control" {
+		if l.c.omitted(name, false, hasETag) {
 			return true
 		}
 		// Copies: the head must not keep the stored value (and its
 		// content) alive once the store has let it go.
 		name, value = strings.Clone(name), strings.Clone(value)
 		h.full = appendField(h.full, name, value)
-		if !precond.OmitFrom304(name, hasETag) {
+		if !l.c.omitted(name, true, hasETag) {
 			h.notModified = appendField(h.notModified, name, value)
 		}
 		return true

@@ -472,14 +472,22 @@ func (l *Lookup) validators() precond.Validators {
 // while it is referenced.
 func (l *Lookup) Fields(code int, fn func(name, value string) bool) {
 	hasETag := l.e.etag != ""
-	strip := !l.c.opts.IgnoreSurrogateControl && !l.c.opts.Private
 	l.e.fields(func(name, value string) bool {
-		if code == http.StatusNotModified && precond.OmitFrom304(name, hasETag) ||
-			strip && len(name) == len("Surrogate-Control") && name == "Surrogate-Control" {
+		if l.c.omitted(name, code == http.StatusNotModified, hasETag) {
 			return true
 		}
 		return fn(name, value)
 	})
+}
+
+// omitted reports whether the cache leaves a stored field out of what it
+// sends: Surrogate-Control, which is for this cache and not its clients,
+// and, in a 304, what RFC 9110 §15.4.5 excludes.
+func (c *Cache) omitted(name string, notModified, hasETag bool) bool {
+	if name == "Surrogate-Control" && !c.opts.IgnoreSurrogateControl && !c.opts.Private {
+		return true
+	}
+	return notModified && precond.OmitFrom304(name, hasETag)
 }
 
 // Age returns the value of the Age field to send with a stored response:

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ const (
 func surrogateKeys(h http.Header) []string {
 	var tags []string
 	add := func(t string) {
-		if t != "" && len(tags) < maxTags && !containsString(tags, t) && !strings.ContainsAny(t, "\x00\r\n") {
+		if t != "" && len(tags) < maxTags && !slices.Contains(tags, t) && !strings.ContainsAny(t, "\x00\r\n") {
 			tags = append(tags, t)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +50,7 @@ func (l *Lookup) Outbound(h http.Header) {
 	}
 	if l.rec != nil {
 		for _, v := range l.rec.variants {
-			if v.etag != "" && !containsString(tags, v.etag) {
+			if v.etag != "" && !slices.Contains(tags, v.etag) {
 				tags = append(tags, v.etag)
 			}
 		}
@@ -60,15 +61,6 @@ func (l *Lookup) Outbound(h http.Header) {
 	if l.found && !l.e.lastModified.IsZero() {
 		h.Set("If-Modified-Since", l.e.lastModified.UTC().Format(http.TimeFormat))
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Receive handles the origin's response to the forwarded request and
@@ -300,7 +292,7 @@ func (l *Lookup) varyChanged(h http.Header) bool {
 	if l.rec != nil {
 		stored = l.rec.names
 	}
-	return !slicesEqual(names, stored)
+	return !slices.Equal(names, stored)
 }
 
 // identify selects the stored response a 304 refers to (RFC 9111 §4.3.4):
@@ -504,7 +496,7 @@ func (c *Cache) put(ctx context.Context, key string, e entry, ttl time.Duration,
 	primary := l.primaryKey()
 	rec := &variantRecord{names: l.varyNamesFor(e)}
 	if raw, err := c.opts.Store.Get(ctx, primary); err == nil {
-		if old, err := decodeVariants(raw); err == nil && slicesEqual(old.names, rec.names) {
+		if old, err := decodeVariants(raw); err == nil && slices.Equal(old.names, rec.names) {
 			rec = old
 		}
 	}
@@ -527,16 +519,4 @@ func (l *Lookup) varyNamesFor(e entry) []string {
 	})
 	names, _ := varyNames(h)
 	return names
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -160,7 +160,7 @@ func (p *Proxy) serveStored(w http.ResponseWriter, l *httpcache.Lookup) {
 		w.WriteHeader(code)
 		return
 	}
-	if code == http.StatusOK && l.RangeOK() && precond.WriteRange(w, firstValue(l, "Range"), body) {
+	if code == http.StatusOK && l.RangeOK() && precond.WriteRange(w, l.Request().Header.Get("Range"), body) {
 		return
 	}
 	h["Content-Length"] = l.ContentLength()
@@ -168,10 +168,6 @@ func (p *Proxy) serveStored(w http.ResponseWriter, l *httpcache.Lookup) {
 	if len(body) > 0 {
 		_, _ = w.Write(body)
 	}
-}
-
-func firstValue(l *httpcache.Lookup, name string) string {
-	return l.Request().Header.Get(name)
 }
 
 // outbound builds the request to send to the origin for r, as the
