@@ -34,6 +34,12 @@ type head struct {
 	notModified  []Field // for a 304 (RFC 9110 §15.4.5)
 	length       []string
 	dyn          atomic.Pointer[dynamic]
+
+	// The same, serialised for HTTP/1.1 (RFC 9112 §4, §5): status line
+	// and field lines, without the final empty line. wire carries the
+	// Content-Length of the stored content; wire304 is for a 304.
+	wire    []byte
+	wire304 []byte
 }
 
 // dynamic holds the fields that change once a second: Age and this
@@ -55,6 +61,42 @@ func (l *Lookup) Head(code int) []Field {
 		return h.notModified
 	}
 	return h.full
+}
+
+// Wire returns the head of the response to send with code, the status
+// Reply returned, serialised for HTTP/1.1 once per stored response: the
+// status line and the stored fields as Head gives them, then, unless code
+// is 304, Content-Length; it ends with the last field line's CRLF, so
+// that Age, Cache-Status and the empty line can follow. It is shared and
+// read-only. After a Serve or ServeStale decision it does not allocate,
+// except the first time an entry is served.
+func (l *Lookup) Wire(code int) []byte {
+	h := l.head()
+	if code == http.StatusNotModified {
+		return h.wire304
+	}
+	return h.wire
+}
+
+// appendWire appends a status line and field lines (RFC 9112 §4, §5).
+func appendWire(dst []byte, code int, fields []Field) []byte {
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, http.StatusText(code)...)
+	dst = append(dst, "\r\n"...)
+	for _, f := range fields {
+		if f.Name == "Content-Length" {
+			continue // the stored content's length is the one sent
+		}
+		for _, v := range f.Values {
+			dst = append(dst, f.Name...)
+			dst = append(dst, ": "...)
+			dst = append(dst, v...)
+			dst = append(dst, "\r\n"...)
+		}
+	}
+	return dst
 }
 
 // ContentLength returns the Content-Length value of the stored content,
@@ -119,6 +161,11 @@ func (l *Lookup) head() *head {
 		}
 	}
 	h.length = []string{strconv.Itoa(len(l.e.body))}
+	h.wire = appendWire(nil, l.e.status, h.full)
+	h.wire = append(h.wire, "Content-Length: "...)
+	h.wire = strconv.AppendInt(h.wire, int64(len(l.e.body)), 10)
+	h.wire = append(h.wire, "\r\n"...)
+	h.wire304 = appendWire(nil, http.StatusNotModified, h.notModified)
 	slot.Store(h)
 	return h
 }

@@ -92,6 +92,26 @@ func (c *Cache) Lookup(r *http.Request) *Lookup {
 	return c.lookup(r, true)
 }
 
+// Rebind makes the lookup go on with r in place of the request it was
+// made with, which r must equal in method, target and header fields. A
+// front end that looks a request up through a short-lived view of its
+// own buffers (valid only while it answers a hit) rebinds to a request
+// it owns before anything that outlives that: forwarding, waiting,
+// revalidating in the background. Everything the lookup derived from the
+// request is taken from r afterwards.
+func (l *Lookup) Rebind(r *http.Request) {
+	l.req = r
+	if l.cond.Method != "" {
+		l.cond.Method = r.Method
+		l.cond.IfNoneMatch = r.Header["If-None-Match"]
+		l.cond.IfModifiedSince = r.Header["If-Modified-Since"]
+		l.cond.IfRange = r.Header["If-Range"]
+	}
+	if !l.bypass {
+		l.reqCC, _ = requestDirectives(r.Header)
+	}
+}
+
 // Retry looks the request up again after a [Wait]: the flight it waited
 // for has landed. It does not wait a second time: if the stored response
 // still does not fit, it forwards.

@@ -74,13 +74,10 @@ func TestCollapsedForwarding(t *testing.T) {
 				}
 				w.Header().Set("Cache-Control", tc.cacheControl)
 				_, _ = io.WriteString(w, "for client "+r.Header.Get("X-Client"))
-			}, envOptions{wrap: func(h http.Handler) http.Handler {
-				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					if r.Header.Get("X-Client") != "prime" && arrived.Add(1) == clients {
-						close(allIn)
-					}
-					h.ServeHTTP(w, r)
-				})
+			}, envOptions{arrived: func(header func(string) string) {
+				if header("X-Client") != "prime" && arrived.Add(1) == clients {
+					close(allIn)
+				}
 			}})
 			if tc.stale {
 				e.do(t, http.MethodGet, "/popular", "X-Client", "prime")

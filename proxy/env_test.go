@@ -69,7 +69,7 @@ type seenRequest struct {
 type env struct {
 	clock  *testClock
 	origin *httptest.Server
-	front  *httptest.Server
+	front  *frontEnd
 	client *http.Client
 	cache  *httpcache.Cache
 
@@ -88,7 +88,9 @@ type env struct {
 type envOptions struct {
 	cache httpcache.Options               // Store and Now are set by newEnv
 	proxy proxy.Options                   // Origin and Cache are set by newEnv
-	wrap  func(http.Handler) http.Handler // wraps the proxy handler, if set
+	// arrived, if set, is called with each request's header as it
+	// reaches the front end, before the cache sees it.
+	arrived func(header func(name string) string)
 }
 
 // newEnv starts origin, which sees a Date field already set from the test
@@ -139,12 +141,7 @@ func newEnv(t *testing.T, origin http.HandlerFunc, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var h http.Handler = p
-	if o.wrap != nil {
-		h = o.wrap(h)
-	}
-	e.front = httptest.NewServer(h)
-	t.Cleanup(e.front.Close)
+	e.front = startFront(t, p, o.arrived)
 	tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 128}
 	t.Cleanup(tr.CloseIdleConnections)
 	e.client = &http.Client{

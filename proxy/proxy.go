@@ -110,9 +110,19 @@ func New(o Options) (*Proxy, error) {
 	return p, nil
 }
 
+// Cache returns the cache the proxy decides and stores with.
+func (p *Proxy) Cache() *httpcache.Cache { return p.cache }
+
 // ServeHTTP answers r from the cache or through the origin.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	l := p.cache.Lookup(r)
+	p.ServeLookup(w, r, p.cache.Lookup(r))
+}
+
+// ServeLookup answers r as ServeHTTP does, from l, the cache's lookup of
+// r, which it takes over and releases. It lets another front end look a
+// request up itself, answer what it can on its own, and hand the rest
+// here.
+func (p *Proxy) ServeLookup(w http.ResponseWriter, r *http.Request, l *httpcache.Lookup) {
 	if l.Decision == httpcache.Wait {
 		// Another request for this URL is at the origin: wait for it,
 		// then look again (request collapsing).

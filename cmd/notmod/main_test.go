@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +36,18 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// frontArgs returns args with "-front" and the value of NOTMOD_FRONT
+// (net or fast) first, when it is set and args choose neither a front end
+// nor TLS (which only the net/http front end serves): scripts/test runs
+// the tests once with each front end.
+func frontArgs(args []string) []string {
+	front := os.Getenv("NOTMOD_FRONT")
+	if front == "" || slices.Contains(args, "-front") || slices.Contains(args, "-tls-cert") {
+		return args
+	}
+	return append([]string{"-front", front}, args...)
+}
+
 // startServe runs "notmod serve" with args on a free loopback port and
 // returns its base URL; the server stops when the test ends.
 func startServe(t *testing.T, args ...string) string {
@@ -58,7 +72,7 @@ func startServeScheme(t *testing.T, scheme string, args ...string) string {
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, append([]string{"serve", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, args...), io.Discard, logs)
+		done <- Run(ctx, append([]string{"serve", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, frontArgs(args)...), io.Discard, logs)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -115,7 +115,7 @@ var (
 // listens. The process is killed, if still running, when the test ends.
 func startNode(t *testing.T, name string, args ...string) *node {
 	t.Helper()
-	all := append([]string{"serve", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, args...)
+	all := append([]string{"serve", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0"}, frontArgs(args)...)
 	raw, err := json.Marshal(all)
 	if err != nil {
 		t.Fatal(err)

@@ -18,10 +18,10 @@ import (
 	"time"
 )
 
-// TestServeH2C checks the plain listener speaks HTTP/2 with prior
-// knowledge (h2c) as well as HTTP/1.1.
+// TestServeH2C checks the plain listener of the net/http front end speaks
+// HTTP/2 with prior knowledge (h2c) as well as HTTP/1.1.
 func TestServeH2C(t *testing.T) {
-	base := startServe(t, "-demo")
+	base := startServe(t, "-demo", "-front", "net")
 	var p http.Protocols
 	p.SetUnencryptedHTTP2(true)
 	client := &http.Client{Transport: &http.Transport{Protocols: &p}}

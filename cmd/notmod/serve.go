@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/notmod/notmod/fastproxy"
 	"github.com/notmod/notmod/httpcache"
 	"github.com/notmod/notmod/metrics"
 	"github.com/notmod/notmod/precond"
@@ -43,6 +44,7 @@ type serveConfig struct {
 	adminToken      string
 	tlsCert         string
 	tlsKey          string
+	front           string
 	logLevel        string
 }
 
@@ -65,6 +67,7 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs.StringVar(&cfg.adminToken, "admin-token", os.Getenv("NOTMOD_ADMIN_TOKEN"), "bearer token the admin listener requires (default $NOTMOD_ADMIN_TOKEN); required unless it listens on loopback")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "certificate file: serve HTTPS (with HTTP/2)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "private key file for -tls-cert")
+	fs.StringVar(&cfg.front, "front", "", "HTTP front end: fast (fasthttp; HTTP/1.1, the default without TLS) or net (net/http; TLS, HTTP/2, h2c, WebSocket upgrades; the default with -tls-cert)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: notmod serve -origin URL [flags]\n       notmod serve -demo [flags]")
@@ -84,6 +87,20 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return errors.New("serve: -tls-cert and -tls-key go together")
+	}
+	switch cfg.front {
+	case "":
+		cfg.front = "fast"
+		if cfg.tlsCert != "" {
+			cfg.front = "net"
+		}
+	case "net":
+	case "fast":
+		if cfg.tlsCert != "" {
+			return errors.New("serve: -front fast does not serve TLS: use -front net with -tls-cert")
+		}
+	default:
+		return fmt.Errorf("serve: -front %q: want fast or net", cfg.front)
 	}
 
 	if cfg.demo {
@@ -171,6 +188,16 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 		defer admin.Close()
 		log.Info("admin listener", "addr", "http://"+aln.Addr().String())
 	}
+	if cfg.front == "fast" {
+		fast, err := fastproxy.New(fastproxy.Options{Proxy: p, MaxHeaderBytes: 64 << 10, Logger: log})
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		log.Info("notmod serve", "listen", "http://"+ln.Addr().String(), "front", "fast", "origin", origin.String(),
+			"store", st.kind, "memory", cfg.memory.String(), "max_object", cfg.maxObject.String())
+		return serveFastUntilDone(ctx, fast, ln, log)
+	}
 	srv := &http.Server{
 		Handler:           p,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -199,7 +226,7 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 		protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge
 	}
 	srv.Protocols = &protocols
-	log.Info("notmod serve", "listen", scheme+"://"+ln.Addr().String(), "origin", origin.String(),
+	log.Info("notmod serve", "listen", scheme+"://"+ln.Addr().String(), "front", "net", "origin", origin.String(),
 		"store", st.kind, "memory", cfg.memory.String(), "max_object", cfg.maxObject.String())
 	return serveUntilDone(ctx, srv, ln, log)
 }
@@ -255,4 +282,24 @@ func startDemoOrigin() (url string, stop func(), err error) {
 		h.Close()
 		os.RemoveAll(dir)
 	}, nil
+}
+
+// serveFastUntilDone runs the fast front end on ln until ctx is done,
+// then shuts it down gracefully: no new connections, idle ones closed,
+// requests being served given up to 10 seconds to finish.
+func serveFastUntilDone(ctx context.Context, srv *fastproxy.Server, ln net.Listener, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	return <-errc
 }

@@ -29,6 +29,7 @@ var layers = map[string]int{
 	"httpcache":              2,
 	"static":                 2,
 	"proxy":                  3,
+	"fastproxy":              3,
 	"transport":              3,
 	"audit":                  3,
 	"metrics":                3,
@@ -50,6 +51,7 @@ var thirdParty = map[string][]string{
 	"go.etcd.io/bbolt":                    {"store/disk"},
 	"github.com/redis/go-redis/v9":        {"store/redis"},
 	"github.com/prometheus/client_golang": {"metrics"},
+	"github.com/valyala/fasthttp":         {"fastproxy"},
 }
 
 type pkg struct {

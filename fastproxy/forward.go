@@ -1,0 +1,323 @@
+package fastproxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/notmod/notmod/httpcache"
+	"github.com/valyala/fasthttp"
+)
+
+// forward hands ctx's request, with l, its lookup (nil when it was not
+// looked up), to the proxy, as net/http would: with a request of its own
+// and a ResponseWriter. The proxy runs in a goroutine of its own; once it
+// has written the response's head, fasthttp sends it, with the content
+// the proxy wrote if it finished within DefaultBufferedBody bytes, or
+// else streaming the content from it as it writes (and no faster than the
+// client reads: the pipe between them holds nothing).
+func (s *Server) forward(ctx *fasthttp.RequestCtx, l *httpcache.Lookup) {
+	rctx, cancel := context.WithCancel(context.Background())
+	r, body, err := owned(ctx, rctx)
+	if err != nil {
+		cancel()
+		if l != nil {
+			l.Release()
+		}
+		s.errorHandler(ctx, err)
+		return
+	}
+	if l != nil {
+		l.Rebind(r)
+	}
+	w := &responseWriter{header: make(http.Header), ready: make(chan struct{})}
+	go s.run(w, r, l)
+	<-w.ready
+
+	if w.aborted && !w.streaming {
+		// The proxy gave up before the head (the client's request was
+		// cut off, or the origin's response could not be used): as
+		// net/http does, end the connection rather than invent an answer.
+		body.cut()
+		cancel()
+		ctx.Response.Reset()
+		ctx.Response.SetStatusCode(http.StatusBadGateway)
+		ctx.Response.Header.SetConnectionClose()
+		return
+	}
+	size := s.writeHead(ctx, w)
+	if !w.streaming {
+		body.cut()
+		cancel()
+		if ctx.Request.Header.IsHead() || !bodyAllowed(w.code) {
+			return
+		}
+		ctx.Response.SetBodyRaw(w.buf)
+		return
+	}
+	ctx.Response.SetBodyStream(&streamBody{
+		prefix: w.buf,
+		pr:     w.pr,
+		conn:   ctx.Conn(),
+		d:      positive(s.opts.WriteTimeout),
+		done: func() {
+			body.cut()
+			cancel()
+		},
+	}, size)
+}
+
+// run runs the proxy for r and l and settles w when it returns or panics
+// (ReverseProxy aborts with http.ErrAbortHandler when a body copy fails).
+func (s *Server) run(w *responseWriter, r *http.Request, l *httpcache.Lookup) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler { //nolint:errorlint // a sentinel value, as net/http compares it
+				s.opts.Logger.Error("proxy panic", "panic", v, "uri", r.RequestURI)
+			}
+			w.abort()
+			return
+		}
+		w.finish()
+	}()
+	if l == nil {
+		s.proxy.ServeHTTP(w, r)
+	} else {
+		s.proxy.ServeLookup(w, r, l)
+	}
+}
+
+// writeHead sets the response's status and fields from w, and returns the
+// content length to frame the body with, or -1 for chunked.
+func (s *Server) writeHead(ctx *fasthttp.RequestCtx, w *responseWriter) int {
+	size := -1
+	head := make([]byte, 0, 1024)
+	head = appendStatusLine(head, w.code)
+	hasDate := false
+	for name, values := range w.sent {
+		switch name {
+		case "Content-Length":
+			if n, err := strconv.ParseInt(values[0], 10, 64); err == nil && n >= 0 && len(values) == 1 && n <= 1<<40 {
+				size = int(n)
+			}
+			continue
+		case "Transfer-Encoding", "Connection", "Keep-Alive", "Trailer", "Proxy-Connection":
+			continue // framing and hop-by-hop fields are this connection's
+		case "Date":
+			hasDate = true
+		}
+		for _, v := range values {
+			head = append(head, name...)
+			head = append(head, ": "...)
+			head = append(head, v...)
+			head = append(head, "\r\n"...)
+		}
+	}
+	if !hasDate {
+		head = append(head, "Date: "...)
+		head = append(head, dates.now()...)
+		head = append(head, "\r\n"...)
+	}
+	if size >= 0 {
+		head = append(head, "Content-Length: "...)
+		head = strconv.AppendInt(head, int64(size), 10)
+		head = append(head, "\r\n"...)
+	}
+	hr := s.headReader()
+	hr.reset(head)
+	err := ctx.Response.Header.Read(&hr.br)
+	s.heads.Put(hr)
+	if err != nil {
+		// A field value fasthttp will not carry: send what it takes.
+		s.opts.Logger.Warn("response head refused", "err", err)
+		ctx.Response.Header.Reset()
+		ctx.Response.Header.SetNoDefaultContentType(true)
+		ctx.Response.SetStatusCode(w.code)
+		for name, values := range w.sent {
+			if name == "Content-Length" || name == "Transfer-Encoding" || name == "Connection" {
+				continue
+			}
+			for _, v := range values {
+				ctx.Response.Header.Add(name, v)
+			}
+		}
+	}
+	if size >= 0 && !w.streaming && (ctx.Request.Header.IsHead() || !bodyAllowed(w.code)) {
+		ctx.Response.Header.SetContentLength(size)
+	}
+	return size
+}
+
+// bodyAllowed reports whether a response with code has content (RFC 9110
+// §6.4.1).
+func bodyAllowed(code int) bool {
+	return code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
+}
+
+// appendStatusLine appends an HTTP/1.1 status line (RFC 9112 §4).
+func appendStatusLine(dst []byte, code int) []byte {
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, http.StatusText(code)...)
+	return append(dst, "\r\n"...)
+}
+
+// responseWriter is the http.ResponseWriter the proxy writes to. It holds
+// the content until it passes DefaultBufferedBody bytes or is flushed,
+// then streams it through a pipe.
+type responseWriter struct {
+	header http.Header
+	sent   http.Header // the header as it was when the head was written
+	code   int
+
+	buf       []byte
+	pr        *io.PipeReader
+	pw        *io.PipeWriter
+	streaming bool
+	aborted   bool
+	ready     chan struct{} // closed when the head and the mode are settled
+	once      sync.Once
+}
+
+func (w *responseWriter) Header() http.Header { return w.header }
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.sent != nil {
+		return
+	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		return // informational responses are not relayed by this front end
+	}
+	if code < 100 || code > 999 {
+		panic("fastproxy: invalid status code " + strconv.Itoa(code))
+	}
+	w.code = code
+	w.sent = w.header.Clone()
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.sent == nil {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.streaming {
+		if len(w.buf)+len(p) <= DefaultBufferedBody {
+			w.buf = append(w.buf, p...)
+			return len(p), nil
+		}
+		w.stream()
+	}
+	return w.pw.Write(p)
+}
+
+// Flush sends what has been written: the head, and the content from now
+// on as it is written.
+func (w *responseWriter) Flush() {
+	if w.sent == nil {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.streaming {
+		w.stream()
+	}
+}
+
+func (w *responseWriter) stream() {
+	w.pr, w.pw = io.Pipe()
+	w.streaming = true
+	w.once.Do(func() { close(w.ready) })
+}
+
+// finish settles w when the proxy has returned.
+func (w *responseWriter) finish() {
+	if w.sent == nil {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.streaming {
+		w.pw.Close()
+		return
+	}
+	w.once.Do(func() { close(w.ready) })
+}
+
+var errAborted = errors.New("fastproxy: response aborted")
+
+// abort settles w when the proxy gave up on the response.
+func (w *responseWriter) abort() {
+	if w.streaming {
+		w.pw.CloseWithError(errAborted)
+		return
+	}
+	if w.sent == nil {
+		w.code = http.StatusBadGateway
+		w.sent = http.Header{}
+	}
+	w.aborted = true
+	w.once.Do(func() { close(w.ready) })
+}
+
+// streamBody is the content fasthttp reads from the proxy, the buffered
+// part first. Each read that returns data gives the connection another
+// write timeout: a slow client may take as long as it needs, a client
+// that stops reading does not hold the response forever.
+type streamBody struct {
+	prefix []byte
+	pr     *io.PipeReader
+	conn   net.Conn
+	d      time.Duration
+	done   func()
+	closed atomic.Bool
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	if len(b.prefix) > 0 {
+		n := copy(p, b.prefix)
+		b.prefix = b.prefix[n:]
+		return n, nil
+	}
+	n, err := b.pr.Read(p)
+	if n > 0 && b.d > 0 && b.conn != nil {
+		_ = b.conn.SetWriteDeadline(time.Now().Add(b.d))
+	}
+	return n, err
+}
+
+// Close is called by fasthttp when the body has been sent or could not
+// be: the proxy's writes fail from then on, which stops its copy from the
+// origin.
+func (b *streamBody) Close() error {
+	if b.closed.CompareAndSwap(false, true) {
+		b.pr.CloseWithError(errClientGone)
+		b.done()
+	}
+	return nil
+}
+
+var errClientGone = errors.New("fastproxy: client connection done")
+
+// dateCache formats the Date field value once a second (RFC 9110 §6.6.1).
+type dateCache struct {
+	v atomic.Pointer[dateValue]
+}
+
+type dateValue struct {
+	sec int64
+	s   string
+}
+
+var dates dateCache
+
+func (d *dateCache) now() string {
+	t := time.Now()
+	if v := d.v.Load(); v != nil && v.sec == t.Unix() {
+		return v.s
+	}
+	v := &dateValue{sec: t.Unix(), s: t.UTC().Format(http.TimeFormat)}
+	d.v.Store(v)
+	return v.s
+}

@@ -1,0 +1,248 @@
+// Package fastproxy is the fast HTTP/1.1 front end of the shared cache, on
+// github.com/valyala/fasthttp.
+//
+// It shares everything but the wire with package proxy: every request is
+// looked up by the same httpcache core, and every request that is not a
+// plain hit (a miss, a revalidation, a wait behind a collapsed request,
+// a stale response served while it is revalidated, a Range request, an
+// unsafe method) is handed, with its lookup, to the same proxy.Proxy that
+// the net/http front end runs. What this package adds is the hit path: a
+// stored response is sent from the head the cache serialised once for it
+// (RFC 9112 §4, §5), with Age and Cache-Status added, and its stored
+// content, in one write, without per-request allocations, header maps or
+// goroutines.
+//
+// fasthttp owns the connection: request parsing and its limits, timeouts,
+// keep-alive and pipelining. It refuses the framing that request
+// smuggling relies on (RFC 9112 §6.1, §6.3: Transfer-Encoding with
+// Content-Length, repeated or invalid Content-Length, codings other than
+// chunked, bare CR and LF, obs-fold); the tests of this package keep that
+// true. It speaks HTTP/1.1 and HTTP/1.0 only: TLS, HTTP/2 and h2c are the
+// net/http front end's.
+package fastproxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/notmod/notmod/httpcache"
+	"github.com/notmod/notmod/proxy"
+	"github.com/valyala/fasthttp"
+)
+
+// Defaults for the zero fields of [Options].
+const (
+	DefaultReadTimeout    = 60 * time.Second
+	DefaultWriteTimeout   = 60 * time.Second
+	DefaultIdleTimeout    = 120 * time.Second
+	DefaultMaxHeaderBytes = 32 << 10
+	DefaultBufferedBody   = 1 << 20
+)
+
+// Options configures a [Server].
+type Options struct {
+	// Proxy answers what the front end does not answer itself, with the
+	// cache it holds. Required.
+	Proxy *proxy.Proxy
+
+	// ReadTimeout bounds reading a request's head, and a request body
+	// of at most BufferedBody bytes, from its first byte; WriteTimeout,
+	// writing a response, or for a streamed body, each write of it;
+	// IdleTimeout, how long a kept-alive connection waits for its next
+	// request. Zero means the defaults above; negative means none.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+
+	// MaxHeaderBytes bounds a request's head (request line and fields);
+	// a larger one is answered 431. Zero means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+
+	// BufferedBody is the largest request body read whole before the
+	// request is handled; a larger one streams to the origin as it
+	// arrives. Zero means DefaultBufferedBody.
+	BufferedBody int
+
+	// MaxConns bounds the connections served at once; zero means
+	// fasthttp's default (256 Ki).
+	MaxConns int
+
+	// Wrap, if set, wraps the request handler, as middleware does an
+	// http.Handler: to count, log or refuse requests before the cache.
+	Wrap func(fasthttp.RequestHandler) fasthttp.RequestHandler
+
+	// Logger receives errors. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is the fast front end: a fasthttp server whose handler answers
+// hits itself and hands everything else to a proxy.Proxy.
+type Server struct {
+	proxy *proxy.Proxy
+	cache *httpcache.Cache
+	opts  Options
+	srv   *fasthttp.Server
+	views sync.Pool
+	heads sync.Pool
+}
+
+// New returns a front end for o.Proxy.
+func New(o Options) (*Server, error) {
+	if o.Proxy == nil {
+		return nil, errors.New("fastproxy: no proxy")
+	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if o.BufferedBody <= 0 {
+		o.BufferedBody = DefaultBufferedBody
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{proxy: o.Proxy, cache: o.Proxy.Cache(), opts: o}
+	var h fasthttp.RequestHandler = s.handle
+	if o.Wrap != nil {
+		h = o.Wrap(h)
+	}
+	s.srv = &fasthttp.Server{
+		Handler:                       h,
+		ErrorHandler:                  s.errorHandler,
+		Name:                          "",
+		Concurrency:                   o.MaxConns,
+		ReadBufferSize:                o.MaxHeaderBytes,
+		ReadTimeout:                   positive(o.ReadTimeout),
+		WriteTimeout:                  positive(o.WriteTimeout),
+		IdleTimeout:                   positive(o.IdleTimeout),
+		MaxRequestBodySize:            o.BufferedBody,
+		StreamRequestBody:             true,
+		DisablePreParseMultipartForm:  true,
+		NoDefaultServerHeader:         true,
+		NoDefaultDate:                 true,
+		NoDefaultContentType:          true,
+		DisableHeaderNamesNormalizing: false,
+		CloseOnShutdown:               true,
+		SecureErrorLogMessage:         true,
+		Logger:                        logger{o.Logger},
+	}
+	return s, nil
+}
+
+func positive(d time.Duration) time.Duration {
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+// Serve accepts connections on ln until Shutdown is called or ln fails.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.srv.Serve(ln)
+}
+
+// Shutdown stops accepting connections, closes idle ones, and waits for
+// the requests being served to finish, or for ctx to be done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.srv.ShutdownWithContext(ctx)
+}
+
+// handle answers one request.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	v := s.view()
+	defer s.views.Put(v)
+	if !v.fill(ctx) {
+		s.forward(ctx, nil)
+		return
+	}
+	l := s.cache.Lookup(&v.req)
+	if l.Decision == httpcache.Serve && !v.ranged && s.serveStored(ctx, l) {
+		l.Release()
+		return
+	}
+	s.forward(ctx, l)
+}
+
+func (s *Server) view() *view {
+	if v, ok := s.views.Get().(*view); ok {
+		return v
+	}
+	return newView()
+}
+
+// serveStored sends a stored response, or a 304 for it, from the head
+// the cache serialised for it (RFC 9111 §4, §4.3.2), with Age (§5.1) and
+// Cache-Status (RFC 9211). It reports false, having sent nothing, when
+// fasthttp will not take the stored head; the request then goes the way
+// of any other.
+func (s *Server) serveStored(ctx *fasthttp.RequestCtx, l *httpcache.Lookup) bool {
+	code, body := l.Reply()
+	rh := &ctx.Response.Header
+	hr := s.headReader()
+	hr.reset(l.Wire(code))
+	err := rh.Read(&hr.br)
+	s.heads.Put(hr)
+	if err != nil || rh.StatusCode() != code {
+		// Left as it is: the next head read into it replaces it all,
+		// where a Reset would also drop the server's settings.
+		s.opts.Logger.Warn("stored head refused", "err", err)
+		return false
+	}
+	age, status := l.AgeAndStatus()
+	for _, a := range age {
+		rh.Add("Age", a)
+	}
+	for _, v := range status {
+		rh.Add("Cache-Status", v)
+	}
+	if code != http.StatusNotModified && len(body) > 0 {
+		ctx.Response.SetBodyRaw(body) // shared, read-only: written, never modified
+	}
+	return true
+}
+
+// errorHandler answers a request fasthttp could not read: 431 for a
+// head too large, 408 for a timeout, 400 for anything else, and closes
+// the connection (RFC 9112 §9.6: after a framing error the stream
+// cannot be trusted).
+func (s *Server) errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	code := http.StatusBadRequest
+	var sizeErr *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.As(err, &sizeErr):
+		code = http.StatusRequestHeaderFieldsTooLarge
+	case errors.As(err, &ne) && ne.Timeout():
+		code = http.StatusRequestTimeout
+	case errors.Is(err, fasthttp.ErrUnsupportedTransferEncoding):
+		code = http.StatusNotImplemented // RFC 9112 §6.1
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		code = http.StatusRequestEntityTooLarge
+	}
+	s.opts.Logger.Debug("bad request", "status", code, "err", err)
+	ctx.Response.Reset()
+	ctx.Response.SetStatusCode(code)
+	ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
+	ctx.Response.Header.SetConnectionClose()
+	ctx.Response.SetBodyString(http.StatusText(code) + "\n")
+}
+
+// logger adapts a slog.Logger to fasthttp's logger.
+type logger struct{ l *slog.Logger }
+
+func (g logger) Printf(format string, args ...any) {
+	g.l.Debug("fasthttp", "msg", sprintf(format, args...))
+}
