@@ -120,6 +120,7 @@ PORT[limit]=$((BASE_PORT + 1))
 PORT[notmod]=$((BASE_PORT + 2))
 PORT[varnish]=$((BASE_PORT + 3))
 PORT[nginx]=$((BASE_PORT + 4))
+PORT[notmod-net]=$((BASE_PORT + 5))
 
 skipped() { [[ " $SKIP " == *" $1 "* ]]; }
 
@@ -132,7 +133,7 @@ for arg in "$@"; do
 	esac
 done
 
-for t in limit notmod varnish nginx; do
+for t in limit notmod notmod-net varnish nginx; do
 	skipped "$t" && continue
 	case "$t" in
 	varnish)
@@ -399,6 +400,11 @@ for t in "${TARGETS[@]}"; do
 		start_proc notmod "$SERVER_CPU" "$BIN/notmod" serve -listen "127.0.0.1:$p" \
 			-origin "http://127.0.0.1:$ORIGIN_PORT" $NOTMOD_FLAGS
 		;;
+	notmod-net)
+		# shellcheck disable=SC2086
+		start_proc notmod-net "$SERVER_CPU" "$BIN/notmod" serve -listen "127.0.0.1:$p" \
+			-origin "http://127.0.0.1:$ORIGIN_PORT" -admin "" -front net $NOTMOD_FLAGS
+		;;
 	varnish)
 		# One CPU: one thread pool; 100 idle workers cover the 50 connections.
 		start_proc varnish "$SERVER_CPU" varnishd -F \
@@ -444,7 +450,7 @@ header_of() {
 hit_label() {
 	local v
 	case "$1" in
-	notmod)
+	notmod | notmod-net)
 		v=$(header_of "$2" Cache-Status)
 		echo "$v" | awk -F',' '{
 			for (i = 1; i <= NF; i++) {
@@ -758,7 +764,8 @@ versions() {
 	for t in "${TARGETS[@]}"; do
 		case "$t" in
 		limit) echo "- limit: bench/limit, plain net/http; bodies and field values built once in memory; If-None-Match -> 304; no cache logic ($(gmp limit))." ;;
-		notmod) echo "- notmod: \`notmod serve -listen 127.0.0.1:${PORT[notmod]} -origin http://127.0.0.1:$ORIGIN_PORT${NOTMOD_FLAGS:+ $NOTMOD_FLAGS}\`: memory store, default flags otherwise (GOMAXPROCS from the CPU affinity: 1)." ;;
+		notmod) echo "- notmod: \`notmod serve -listen 127.0.0.1:${PORT[notmod]} -origin http://127.0.0.1:$ORIGIN_PORT${NOTMOD_FLAGS:+ $NOTMOD_FLAGS}\`: the fast front end (fasthttp, the default), memory store, default flags otherwise (GOMAXPROCS from the CPU affinity: 1)." ;;
+		notmod-net) echo "- notmod-net: \`notmod serve -listen 127.0.0.1:${PORT[notmod-net]} -origin http://127.0.0.1:$ORIGIN_PORT -admin '' -front net${NOTMOD_FLAGS:+ $NOTMOD_FLAGS}\`: the net/http front end, same cache." ;;
 		varnish) echo "- varnish: \`varnishd -F -s $VARNISH_STORAGE -p thread_pools=1 -p thread_pool_min=100 -p thread_pool_max=1000\`; builtin VCL plus an X-Cache header in vcl_deliver; shared-memory log as shipped (no varnishlog attached)." ;;
 		nginx) echo "- nginx: 1 worker; \`proxy_cache_path\` on /dev/shm (tmpfs), keys_zone 10m, max_size 256m; access_log off; $([[ "$NGINX_OFC" == 1 ]] && echo 'open_file_cache max=1000 (valid 60s, min_uses 1)' || echo 'no open_file_cache'); sendfile on, tcp_nopush off, tcp_nodelay on; keepalive_requests 10000000; upstream keepalive 16; X-Cache-Status header." ;;
 		*) echo "- $t: extra target, \`${CMD[$t]}\` ($(gmp "$t"))." ;;

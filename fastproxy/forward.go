@@ -1,6 +1,7 @@
 package fastproxy
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -24,7 +25,7 @@ import (
 // client reads: the pipe between them holds nothing).
 func (s *Server) forward(ctx *fasthttp.RequestCtx, l *httpcache.Lookup) {
 	rctx, cancel := context.WithCancel(context.Background())
-	r, body, err := owned(ctx, rctx)
+	r, body, err := owned(ctx, rctx, s.opts.BufferedBody)
 	if err != nil {
 		cancel()
 		if l != nil {
@@ -39,6 +40,21 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, l *httpcache.Lookup) {
 	w := &responseWriter{header: make(http.Header), ready: make(chan struct{})}
 	go s.run(w, r, l)
 	<-w.ready
+
+	if w.conns != nil {
+		// A protocol switch (RFC 9110 §7.8, §15.2.2): the connection is
+		// the proxy's until it closes it; nothing more is read from it
+		// as HTTP.
+		ctx.HijackSetNoResponse(true)
+		ctx.Hijack(func(c net.Conn) {
+			hc := &hijackedConn{Conn: c, closed: make(chan struct{})}
+			w.conns <- hc
+			<-hc.closed
+			body.cut()
+			cancel()
+		})
+		return
+	}
 
 	if w.aborted && !w.streaming {
 		// The proxy gave up before the head (the client's request was
@@ -182,7 +198,8 @@ type responseWriter struct {
 	pw        *io.PipeWriter
 	streaming bool
 	aborted   bool
-	ready     chan struct{} // closed when the head and the mode are settled
+	conns     chan *hijackedConn // set by Hijack
+	ready     chan struct{}      // closed when the head and the mode are settled
 	once      sync.Once
 }
 
@@ -225,6 +242,38 @@ func (w *responseWriter) Flush() {
 	if !w.streaming {
 		w.stream()
 	}
+}
+
+// Hijack hands the client's connection to the proxy, for a protocol
+// switch (ReverseProxy calls it on a 101 from the origin and writes the
+// 101 itself). The connection is fasthttp's again, and closed, once the
+// proxy closes it.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.streaming || w.conns != nil {
+		return nil, nil, errors.New("fastproxy: response already started")
+	}
+	w.conns = make(chan *hijackedConn, 1)
+	w.once.Do(func() { close(w.ready) })
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case c := <-w.conns:
+		return c, bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c)), nil
+	case <-t.C:
+		return nil, nil, errors.New("fastproxy: connection not handed over")
+	}
+}
+
+// hijackedConn is the client's connection while the proxy has it.
+type hijackedConn struct {
+	net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *hijackedConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil // fasthttp closes the connection itself
 }
 
 func (w *responseWriter) stream() {

@@ -164,7 +164,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	v := s.view()
 	defer s.views.Put(v)
-	if !v.fill(ctx) {
+	refuse, originForm := v.fill(ctx)
+	if refuse != 0 {
+		s.refuse(ctx, refuse)
+		return
+	}
+	if !originForm {
 		s.forward(ctx, nil)
 		return
 	}
@@ -233,6 +238,11 @@ func (s *Server) errorHandler(ctx *fasthttp.RequestCtx, err error) {
 		code = http.StatusRequestEntityTooLarge
 	}
 	s.opts.Logger.Debug("bad request", "status", code, "err", err)
+	s.refuse(ctx, code)
+}
+
+// refuse answers code with a short text and closes the connection.
+func (s *Server) refuse(ctx *fasthttp.RequestCtx, code int) {
 	ctx.Response.Reset()
 	ctx.Response.SetStatusCode(code)
 	ctx.Response.Header.SetContentType("text/plain; charset=utf-8")

@@ -32,15 +32,22 @@ func newView() *view {
 	return &view{header: make(http.Header, 16), values: make([]string, 0, 32)}
 }
 
-// fill makes v a view of ctx's request. It reports false for a request
-// whose target is not in origin form (RFC 9112 §3.2.1): the absolute form
-// and the asterisk form are left to the owned request.
-func (v *view) fill(ctx *fasthttp.RequestCtx) bool {
+// fill makes v a view of ctx's request. It reports a status code to
+// refuse the request with, for what fasthttp lets through but this
+// server does not take (RFC 9112 §2.3 versions, §5.2 obs-fold, §6.1
+// codings), and whether the request target is in origin form (§3.2.1):
+// the absolute and asterisk forms are left to the owned request.
+func (v *view) fill(ctx *fasthttp.RequestCtx) (refuse int, originForm bool) {
 	rh := &ctx.Request.Header
-	uri := rh.RequestURI()
-	if len(uri) == 0 || uri[0] != '/' {
-		return false
+	if p := rh.Protocol(); string(p) != "HTTP/1.1" && string(p) != "HTTP/1.0" {
+		return http.StatusHTTPVersionNotSupported, false
 	}
+	raw := rh.RawHeaders()
+	if bytes.Contains(raw, obsFoldSP) || bytes.Contains(raw, obsFoldTab) {
+		return http.StatusBadRequest, false
+	}
+	uri := rh.RequestURI()
+	originForm = len(uri) > 0 && uri[0] == '/'
 	clear(v.header)
 	v.values = v.values[:0]
 	v.ranged = false
@@ -57,8 +64,13 @@ func (v *view) fill(ctx *fasthttp.RequestCtx) bool {
 	for k, val := range rh.AllInOrder() {
 		name, value := unsafeString(k), unsafeString(val)
 		switch name {
-		case "Host", "Transfer-Encoding":
-			continue // as net/http: Host is promoted, framing is the server's
+		case "Host":
+			continue // as net/http: promoted to the request's Host
+		case "Transfer-Encoding":
+			if !strings.EqualFold(value, "chunked") {
+				return http.StatusNotImplemented, false // RFC 9112 §6.1
+			}
+			continue // framing is the server's
 		case "Range":
 			v.ranged = true
 		}
@@ -70,8 +82,13 @@ func (v *view) fill(ctx *fasthttp.RequestCtx) bool {
 		v.values = append(v.values, value)
 		v.header[name] = v.values[i : i+1 : i+1]
 	}
-	return true
+	return 0, originForm
 }
+
+var (
+	obsFoldSP  = []byte("\n ")
+	obsFoldTab = []byte("\n\t")
+)
 
 // methodString returns the method as a string, without allocating for
 // the common ones.
@@ -99,7 +116,7 @@ func unsafeString(b []byte) string {
 // owned returns ctx's request as net/http's server would have made it, in
 // memory of its own, with body streaming from the client. The body is
 // readable until the returned function is called.
-func owned(ctx *fasthttp.RequestCtx, base context.Context) (*http.Request, *guardedBody, error) {
+func owned(ctx *fasthttp.RequestCtx, base context.Context, buffered int) (*http.Request, *guardedBody, error) {
 	rh := &ctx.Request.Header
 	method := string(rh.Method())
 	uri := string(rh.RequestURI())
@@ -114,8 +131,8 @@ func owned(ctx *fasthttp.RequestCtx, base context.Context) (*http.Request, *guar
 	for k, val := range rh.AllInOrder() {
 		name := string(k)
 		switch name {
-		case "Host", "Transfer-Encoding":
-			continue
+		case "Host", "Transfer-Encoding", "Content-Length":
+			continue // promoted, or framing (set below)
 		}
 		h[name] = append(h[name], string(val))
 	}
@@ -139,14 +156,33 @@ func owned(ctx *fasthttp.RequestCtx, base context.Context) (*http.Request, *guar
 	body := &guardedBody{}
 	switch cl := rh.ContentLength(); {
 	case cl > 0, cl == -1: // -1: chunked
-		if s := ctx.RequestBodyStream(); s != nil {
-			body.r = s
-		} else {
+		s := ctx.RequestBodyStream()
+		if s == nil {
 			body.r = bytes.NewReader(bytes.Clone(ctx.Request.Body()))
+			break
+		}
+		// Up to buffered bytes are read before the origin is asked, so
+		// that a body whose framing turns out to be broken (RFC 9112
+		// §7.1) is refused here rather than half sent; a larger one
+		// streams, and a broken rest aborts the forwarded request.
+		head, err := io.ReadAll(io.LimitReader(s, int64(buffered)+1))
+		if err != nil {
+			return nil, nil, fmt.Errorf("request body: %w", err)
+		}
+		if len(head) <= buffered {
+			body.r = bytes.NewReader(head)
+			if cl == -1 {
+				cl = len(head)
+			}
+		} else {
+			body.r = io.MultiReader(bytes.NewReader(head), s)
 		}
 		r.ContentLength = int64(cl)
 		r.Body = body
 	default:
+		r.Body = http.NoBody
+	}
+	if r.ContentLength == 0 {
 		r.Body = http.NoBody
 	}
 	return r.WithContext(base), body, nil

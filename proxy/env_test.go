@@ -86,8 +86,8 @@ type env struct {
 
 // envOptions changes the defaults of newEnv.
 type envOptions struct {
-	cache httpcache.Options               // Store and Now are set by newEnv
-	proxy proxy.Options                   // Origin and Cache are set by newEnv
+	cache httpcache.Options // Store and Now are set by newEnv
+	proxy proxy.Options     // Origin and Cache are set by newEnv
 	// arrived, if set, is called with each request's header as it
 	// reaches the front end, before the cache sees it.
 	arrived func(header func(name string) string)

@@ -227,6 +227,11 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 }
 
 func (p *Proxy) modifyResponse(resp *http.Response) error {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// A protocol switch (RFC 9110 §15.2.2): nothing to cache, and
+		// ReverseProxy needs the connection as the origin gave it.
+		return nil
+	}
 	if cancel, ok := resp.Request.Context().Value(cancelKey{}).(context.CancelFunc); ok && resp.Body != nil && resp.Body != http.NoBody {
 		resp.Body = newIdleBody(resp.Body, p.opts.ResponseTimeout, cancel)
 	}
