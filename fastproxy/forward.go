@@ -117,6 +117,9 @@ func (s *Server) writeHead(ctx *fasthttp.RequestCtx, w *responseWriter) int {
 	head = appendStatusLine(head, w.code)
 	hasDate := false
 	for name, values := range w.sent {
+		if len(values) == 0 {
+			continue
+		}
 		switch name {
 		case "Content-Length":
 			if n, err := strconv.ParseInt(values[0], 10, 64); err == nil && n >= 0 && len(values) == 1 && n <= 1<<40 {

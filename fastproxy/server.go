@@ -28,7 +28,9 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/notmod/notmod/httpcache"
 	"github.com/notmod/notmod/proxy"
@@ -89,6 +91,52 @@ type Server struct {
 	srv   *fasthttp.Server
 	views sync.Pool
 	heads sync.Pool
+
+	// prepared holds the stored heads fasthttp has parsed, by the
+	// address of the cache's serialised head (see setHead).
+	prepared [preparedSlots]atomic.Pointer[preparedHead]
+}
+
+// preparedSlots is the number of parsed stored heads kept: a direct-mapped
+// table, like the cache's own table of heads.
+const preparedSlots = 4096
+
+// preparedHead is a stored head as fasthttp holds it. It keeps the
+// cache's serialised head alive, so that while it is in the table no
+// other head can be allocated at the same address: the same address and
+// length are the same head.
+type preparedHead struct {
+	wire []byte
+	h    fasthttp.ResponseHeader
+}
+
+// setHead sets rh to the stored head wire (the cache's, for a response
+// with code): copied from the parsed head kept for wire, or parsed and
+// kept. fasthttp has no way to send a head as bytes, nor to send a Date
+// other than its own except one it parsed; a copy of a parsed head costs
+// a third of a parse. It reports false, leaving rh to be replaced, when
+// fasthttp refuses the head.
+func (s *Server) setHead(rh *fasthttp.ResponseHeader, wire []byte, code int) bool {
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(wire)))
+	slot := &s.prepared[(addr>>4)*0x9E3779B97F4A7C15>>52%preparedSlots]
+	if p := slot.Load(); p != nil && unsafe.SliceData(p.wire) == unsafe.SliceData(wire) && len(p.wire) == len(wire) {
+		p.h.CopyTo(rh)
+		return true
+	}
+	hr := s.headReader()
+	hr.reset(wire)
+	err := rh.Read(&hr.br)
+	s.heads.Put(hr)
+	if err != nil || rh.StatusCode() != code {
+		// Left as it is: the next head read into it replaces it all,
+		// where a Reset would also drop the server's settings.
+		s.opts.Logger.Warn("stored head refused", "err", err)
+		return false
+	}
+	p := &preparedHead{wire: wire}
+	rh.CopyTo(&p.h) // with the server's settings: no default Date, Content-Type
+	slot.Store(p)
+	return true
 }
 
 // New returns a front end for o.Proxy.
@@ -196,14 +244,7 @@ func (s *Server) view() *view {
 func (s *Server) serveStored(ctx *fasthttp.RequestCtx, l *httpcache.Lookup) bool {
 	code, body := l.Reply()
 	rh := &ctx.Response.Header
-	hr := s.headReader()
-	hr.reset(l.Wire(code))
-	err := rh.Read(&hr.br)
-	s.heads.Put(hr)
-	if err != nil || rh.StatusCode() != code {
-		// Left as it is: the next head read into it replaces it all,
-		// where a Reset would also drop the server's settings.
-		s.opts.Logger.Warn("stored head refused", "err", err)
+	if !s.setHead(rh, l.Wire(code), code) {
 		return false
 	}
 	age, status := l.AgeAndStatus()

@@ -153,7 +153,7 @@ func (p *Proxy) ServeLookup(w http.ResponseWriter, r *http.Request, l *httpcache
 		ctx, cancel := context.WithCancel(context.WithValue(r.Context(), lookupKey{}, l))
 		defer cancel()
 		ctx = context.WithValue(ctx, cancelKey{}, cancel)
-		p.rp.ServeHTTP(w, r.WithContext(ctx))
+		p.rp.ServeHTTP(&noSniffWriter{ResponseWriter: w}, r.WithContext(ctx))
 	}
 }
 
@@ -166,6 +166,9 @@ func (p *Proxy) serveStored(w http.ResponseWriter, l *httpcache.Lookup) {
 		h[f.Name] = f.Values // shared, read-only slices
 	}
 	h["Age"], h["Cache-Status"] = l.AgeAndStatus()
+	if _, ok := h["Content-Type"]; !ok {
+		h["Content-Type"] = nil // sent as stored: without one (see noSniffWriter)
+	}
 	if code == http.StatusNotModified {
 		w.WriteHeader(code)
 		return
@@ -305,6 +308,42 @@ func writeResponse(w http.ResponseWriter, resp *http.Response) {
 		}
 	}
 }
+
+// noSniffWriter keeps net/http from adding a Content-Type of its own
+// guessing to a response the origin sent without one: an intermediary
+// passes the representation's metadata on as it is (RFC 9110 §8.3 leaves
+// guessing to the recipient, §7.6 lists what a proxy may change).
+type noSniffWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *noSniffWriter) WriteHeader(code int) {
+	if !w.wrote && code >= 200 {
+		w.wrote = true
+		if h := w.Header(); len(h["Content-Type"]) == 0 {
+			h["Content-Type"] = nil
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *noSniffWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush and Unwrap let ReverseProxy flush and hijack through the wrapper.
+func (w *noSniffWriter) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *noSniffWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // bufferPool lends ReverseProxy its copy buffers.
 type bufferPool sync.Pool
