@@ -101,30 +101,42 @@ type Server struct {
 // table, like the cache's own table of heads.
 const preparedSlots = 4096
 
-// preparedHead is a stored head as fasthttp holds it. It keeps the
-// cache's serialised head alive, so that while it is in the table no
-// other head can be allocated at the same address: the same address and
-// length are the same head.
+// preparedHead is a stored head as fasthttp holds it, with the Age and
+// Cache-Status fields of one second. It keeps the cache's serialised head
+// and field values alive, so that while it is in the table no other can
+// be allocated at the same addresses: the same addresses and lengths are
+// the same head and values.
 type preparedHead struct {
-	wire []byte
-	h    fasthttp.ResponseHeader
+	wire, scratch []byte
+	age, status   []string
+	h             fasthttp.ResponseHeader
 }
 
 // setHead sets rh to the stored head wire (the cache's, for a response
-// with code): copied from the parsed head kept for wire, or parsed and
-// kept. fasthttp has no way to send a head as bytes, nor to send a Date
-// other than its own except one it parsed; a copy of a parsed head costs
-// a third of a parse. It reports false, leaving rh to be replaced, when
-// fasthttp refuses the head.
-func (s *Server) setHead(rh *fasthttp.ResponseHeader, wire []byte, code int) bool {
+// with code) with the fields Age and Cache-Status: copied from the parsed
+// head kept for them, or parsed and kept. The cache reuses the values of
+// Age and Cache-Status for an entry within a second, so a head is parsed
+// about once a second per entry served. fasthttp has no way to send a
+// head as bytes, nor a Date other than its own except one it parsed; a
+// copy of a parsed head costs a third of a parse. It reports false,
+// leaving rh to be replaced, when fasthttp refuses the head.
+func (s *Server) setHead(rh *fasthttp.ResponseHeader, wire []byte, code int, age, status []string) bool {
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(wire)))
 	slot := &s.prepared[(addr>>4)*0x9E3779B97F4A7C15>>52%preparedSlots]
-	if p := slot.Load(); p != nil && unsafe.SliceData(p.wire) == unsafe.SliceData(wire) && len(p.wire) == len(wire) {
+	if p := slot.Load(); p != nil && same(p.wire, wire) && same(p.age, age) && same(p.status, status) {
 		p.h.CopyTo(rh)
 		return true
 	}
+	p := &preparedHead{wire: wire, age: age, status: status}
+	p.scratch = append(make([]byte, 0, len(wire)+128), wire...)
+	for _, a := range age {
+		p.scratch = append(append(append(p.scratch, "Age: "...), a...), "\r\n"...)
+	}
+	for _, v := range status {
+		p.scratch = append(append(append(p.scratch, "Cache-Status: "...), v...), "\r\n"...)
+	}
 	hr := s.headReader()
-	hr.reset(wire)
+	hr.reset(p.scratch)
 	err := rh.Read(&hr.br)
 	s.heads.Put(hr)
 	if err != nil || rh.StatusCode() != code {
@@ -133,10 +145,16 @@ func (s *Server) setHead(rh *fasthttp.ResponseHeader, wire []byte, code int) boo
 		s.opts.Logger.Warn("stored head refused", "err", err)
 		return false
 	}
-	p := &preparedHead{wire: wire}
+	p.scratch = nil
 	rh.CopyTo(&p.h) // with the server's settings: no default Date, Content-Type
 	slot.Store(p)
 	return true
+}
+
+// same reports whether a and b are the same slice: same elements, same
+// length.
+func same[E any](a, b []E) bool {
+	return len(a) == len(b) && unsafe.SliceData(a) == unsafe.SliceData(b)
 }
 
 // New returns a front end for o.Proxy.
@@ -243,16 +261,9 @@ func (s *Server) view() *view {
 // of any other.
 func (s *Server) serveStored(ctx *fasthttp.RequestCtx, l *httpcache.Lookup) bool {
 	code, body := l.Reply()
-	rh := &ctx.Response.Header
-	if !s.setHead(rh, l.Wire(code), code) {
-		return false
-	}
 	age, status := l.AgeAndStatus()
-	for _, a := range age {
-		rh.Add("Age", a)
-	}
-	for _, v := range status {
-		rh.Add("Cache-Status", v)
+	if !s.setHead(&ctx.Response.Header, l.Wire(code), code, age, status) {
+		return false
 	}
 	if code != http.StatusNotModified && len(body) > 0 {
 		ctx.Response.SetBodyRaw(body) // shared, read-only: written, never modified
