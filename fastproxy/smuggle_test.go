@@ -2,20 +2,13 @@ package fastproxy
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/notmod/notmod/httpcache"
-	"github.com/notmod/notmod/proxy"
-	"github.com/notmod/notmod/store/memory"
 )
 
 // smuggleEnv is an origin that records every request it gets, and the
@@ -35,39 +28,15 @@ func (e *smuggleEnv) requests() []string {
 func newSmuggleEnv(t *testing.T, o Options) *smuggleEnv {
 	t.Helper()
 	e := &smuggleEnv{}
-	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	base, _ := front(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		e.mu.Lock()
 		e.seen = append(e.seen, r.Method+" "+r.RequestURI+" "+string(b))
 		e.mu.Unlock()
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = io.WriteString(w, "origin saw "+r.Method+" "+r.RequestURI)
-	}))
-	t.Cleanup(origin.Close)
-	u, _ := url.Parse(origin.URL)
-	c := httpcache.Must(httpcache.Options{Store: memory.Must(memory.Options{})})
-	p, err := proxy.New(proxy.Options{Origin: u, Cache: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.Proxy = p
-	s, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-		<-done
-	})
-	e.addr = ln.Addr().String()
+	}), o)
+	e.addr = strings.TrimPrefix(base, "http://")
 	return e
 }
 

@@ -196,7 +196,7 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 		}
 		log.Info("notmod serve", "listen", "http://"+ln.Addr().String(), "front", "fast", "origin", origin.String(),
 			"store", st.kind, "memory", cfg.memory.String(), "max_object", cfg.maxObject.String())
-		return serveFastUntilDone(ctx, fast, ln, log)
+		return serveUntilDone(ctx, fast, ln, log)
 	}
 	srv := &http.Server{
 		Handler:           p,
@@ -282,24 +282,4 @@ func startDemoOrigin() (url string, stop func(), err error) {
 		h.Close()
 		os.RemoveAll(dir)
 	}, nil
-}
-
-// serveFastUntilDone runs the fast front end on ln until ctx is done,
-// then shuts it down gracefully: no new connections, idle ones closed,
-// requests being served given up to 10 seconds to finish.
-func serveFastUntilDone(ctx context.Context, srv *fastproxy.Server, ln net.Listener, log *slog.Logger) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
-	}
-	return <-errc
 }

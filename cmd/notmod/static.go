@@ -49,9 +49,17 @@ func (staticCommand) run(ctx context.Context, args []string, stdout, stderr io.W
 	return serveUntilDone(ctx, &http.Server{Handler: precond.Middleware(h), ReadHeaderTimeout: 10 * time.Second}, ln, log)
 }
 
+// server is what serveUntilDone runs: an *http.Server or a
+// *fastproxy.Server.
+type server interface {
+	Serve(ln net.Listener) error
+	Shutdown(ctx context.Context) error
+}
+
 // serveUntilDone serves on ln until ctx is done, then shuts down
-// gracefully, giving open requests up to ten seconds.
-func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+// gracefully: no new connections, idle ones closed, open requests given
+// up to ten seconds.
+func serveUntilDone(ctx context.Context, srv server, ln net.Listener, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -65,7 +73,7 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log 
 	if err := srv.Shutdown(sctx); err != nil {
 		return err
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
