@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/notmod/notmod/httpcache"
+	"github.com/notmod/notmod/internal/framing"
 	"github.com/notmod/notmod/internal/httplex"
 	"github.com/notmod/notmod/precond"
 )
@@ -86,7 +87,9 @@ func New(o Options) (*Proxy, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Transport == nil {
-		o.Transport = &http.Transport{
+		// Wrapped to read the responses net/http refuses for their
+		// Transfer-Encoding as RFC 9112 §6.3 frames them.
+		o.Transport = framing.Wrap(&http.Transport{
 			Proxy:                 nil,
 			DialContext:           (&net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 			ResponseHeaderTimeout: o.ResponseTimeout,
@@ -95,7 +98,7 @@ func New(o Options) (*Proxy, error) {
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   o.DialTimeout,
 			DisableCompression:    true,
-		}
+		})
 	}
 	p := &Proxy{cache: o.Cache, origin: o.Origin, opts: o}
 	p.cache.SetTransport(o.Transport)

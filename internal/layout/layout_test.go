@@ -19,6 +19,7 @@ var layers = map[string]int{
 	"internal/httplex":       0,
 	"store":                  0,
 	"internal/byterange":     0,
+	"internal/framing":       0,
 	"precond":                1,
 	"cachecontrol":           1,
 	"store/memory":           1,

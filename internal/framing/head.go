@@ -1,0 +1,280 @@
+// RFC 9112 §6.3: the length of a response's content, decided from its head;
+// §6.1: Transfer-Encoding; §2.2, §4, §5: the status line and field lines.
+
+package framing
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+
+	"github.com/notmod/notmod/internal/httplex"
+)
+
+// Framing says what [Reframe] did with a response head.
+type Framing uint8
+
+const (
+	// Unchanged: the head has no Transfer-Encoding field, or exactly the
+	// one net/http frames by itself (a single `chunked` on HTTP/1.1 and
+	// later), or has no content on HTTP/1.0, where net/http drops the
+	// field. The head is returned as it is.
+	Unchanged Framing = iota
+
+	// Malformed: the head cannot be read unambiguously: its status line is
+	// malformed (§4), or it carries Transfer-Encoding and a malformed field
+	// line, a field line folded onto the next (obs-fold, §5.2), or a
+	// Transfer-Encoding list that is empty, not a list of transfer codings,
+	// or applies chunked more than once (§6.1). The head is returned as it
+	// is, for net/http to read as it would without this package: on
+	// HTTP/1.1 it refuses it unless it finds a single chunked there, and a
+	// proxy then answers 502 (Bad Gateway), as §5.2 allows for a response
+	// with obs-fold.
+	Malformed
+
+	// NoContent: the response has no content whatever its fields say: a
+	// response to HEAD, a 1xx, 204 or 304 (RFC 9112 §6.3 rule 1; §6.1 lets
+	// a response to HEAD and a 304 carry Transfer-Encoding), or a 2xx to
+	// CONNECT (rule 2). Transfer-Encoding is removed; nothing else changes.
+	NoContent
+
+	// Chunked: chunked is the final transfer coding, so the content is
+	// delimited by the chunked coding (RFC 9112 §6.3 rule 4). The
+	// Transfer-Encoding field lines are replaced by one
+	// `Transfer-Encoding: chunked` and Content-Length is removed (rule 3:
+	// Transfer-Encoding overrides it, and a sender removes it before
+	// forwarding). The codings applied before chunked are not undone.
+	Chunked
+
+	// UntilClose: the final transfer coding is not chunked, so the content
+	// ends when the server closes the connection (RFC 9112 §6.3 rule 4);
+	// or the response is HTTP/1.0, whose framing is then faulty and whose
+	// connection is closed after it (§6.1). Transfer-Encoding and
+	// Content-Length are removed, so net/http reads the content until the
+	// connection closes and then closes it: it is never reused. The
+	// transfer codings are not undone: the bytes before the close are the
+	// content.
+	UntilClose
+)
+
+var framingNames = [...]string{"unchanged", "malformed", "no-content", "chunked", "until-close"}
+
+// String returns the framing's name, such as "until-close".
+func (f Framing) String() string {
+	if int(f) < len(framingNames) {
+		return framingNames[f]
+	}
+	return "framing(" + strconv.Itoa(int(f)) + ")"
+}
+
+// Result is what [Reframe] read from a response head.
+type Result struct {
+	// Status is the status code, or 0 when the status line is malformed.
+	Status  int
+	Framing Framing
+}
+
+// Interim reports whether the head is an interim response, a 1xx other
+// than 101 (Switching Protocols): another response head follows it on
+// the connection (RFC 9110 §15.2).
+func (r Result) Interim() bool {
+	return r.Status >= 100 && r.Status < 200 && r.Status != http.StatusSwitchingProtocols
+}
+
+// Reframe rewrites a response head so that net/http frames the message as
+// RFC 9112 §6.3 says, where net/http would refuse it for its
+// Transfer-Encoding ("unsupported transfer encoding"). head is the status
+// line and the field lines up to and including the empty line that ends
+// them; lines end in CRLF or, as net/http also reads them, a bare LF.
+// method is the method of the request the response answers (HEAD and
+// CONNECT change the framing); "" means GET.
+//
+// Only the Transfer-Encoding and Content-Length field lines are removed or
+// replaced, as [Framing] documents; every other byte is kept, in order,
+// with its line ends. When the result is [Unchanged] or [Malformed], the
+// returned slice is head itself; otherwise it is a new slice. Reframe
+// never panics, whatever head holds, and is safe for concurrent use.
+func Reframe(head []byte, method string) ([]byte, Result) {
+	line, pos, ok := cutLine(head, 0)
+	if !ok {
+		return head, Result{Framing: Malformed}
+	}
+	major, minor, status, ok := parseStatusLine(line)
+	if !ok {
+		return head, Result{Framing: Malformed}
+	}
+	r := Result{Status: status}
+
+	// The field lines (RFC 9112 §5), up to the empty line.
+	var buf [4]field
+	fields := buf[:0] // Transfer-Encoding and Content-Length lines
+	hasTE, bad := false, bytes.IndexByte(line, '\r') >= 0
+	for {
+		start := pos
+		line, pos, ok = cutLine(head, pos)
+		if !ok || pos != len(head) && len(line) == 0 {
+			// No empty line, or bytes after it: not one head.
+			bad = true
+			break
+		}
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' || bytes.IndexByte(line, '\r') >= 0 {
+			bad = true // obs-fold (§5.2), or a CR that ends no line (§2.2)
+			continue
+		}
+		name, value, found := bytes.Cut(line, []byte(":"))
+		switch {
+		case !found || !isToken(name):
+			bad = true
+		case equalFold(name, "Transfer-Encoding"):
+			hasTE = true
+			fields = append(fields, field{start: start, end: pos, value: string(value), te: true})
+		case equalFold(name, "Content-Length"):
+			fields = append(fields, field{start: start, end: pos})
+		}
+	}
+	if !hasTE {
+		return head, r
+	}
+	if bad {
+		r.Framing = Malformed
+		return head, r
+	}
+
+	var te []string
+	for _, f := range fields {
+		if f.te {
+			te = append(te, httplex.TrimOWS(f.value))
+		}
+	}
+	http11 := major > 1 || major == 1 && minor >= 1
+	noContent := method == http.MethodHead || status/100 == 1 || status == http.StatusNoContent ||
+		status == http.StatusNotModified || method == http.MethodConnect && status/100 == 2
+	switch {
+	case http11 && len(te) == 1 && httplex.EqualFold(te[0], "chunked"):
+		// net/http frames it, and removes Content-Length itself (§6.3 rule 3).
+		return head, r
+	case noContent && !http11:
+		// net/http ignores Transfer-Encoding on HTTP/1.0 and removes it.
+		return head, r
+	case noContent:
+		r.Framing = NoContent
+	case !http11:
+		r.Framing = UntilClose
+	default:
+		final, ok := finalCoding(te)
+		switch {
+		case !ok:
+			r.Framing = Malformed
+			return head, r
+		case final == "chunked":
+			r.Framing = Chunked
+		default:
+			r.Framing = UntilClose
+		}
+	}
+	return rewrite(head, fields, r.Framing), r
+}
+
+// field is a Transfer-Encoding or Content-Length field line of a head:
+// head[start:end], with its line end.
+type field struct {
+	start, end int
+	value      string // of a Transfer-Encoding line
+	te         bool
+}
+
+// rewrite returns head without the field lines f removes: Transfer-Encoding
+// lines always, Content-Length lines unless f is NoContent; for Chunked,
+// the first Transfer-Encoding line becomes `Transfer-Encoding: chunked`.
+func rewrite(head []byte, fields []field, f Framing) []byte {
+	out := make([]byte, 0, len(head)+len("Transfer-Encoding: chunked\r\n"))
+	pos, replaced := 0, false
+	for _, fl := range fields {
+		if !fl.te && f == NoContent {
+			continue // Content-Length stays
+		}
+		out = append(out, head[pos:fl.start]...)
+		pos = fl.end
+		if fl.te && f == Chunked && !replaced {
+			replaced = true
+			out = append(out, "Transfer-Encoding: chunked"...)
+			if fl.end >= 2 && head[fl.end-2] == '\r' {
+				out = append(out, '\r')
+			}
+			out = append(out, '\n')
+		}
+	}
+	return append(out, head[pos:]...)
+}
+
+// cutLine returns the line of head that starts at pos, without its line
+// end (CRLF or LF, RFC 9112 §2.2), and the position after the line end. It
+// reports false when no LF ends the line.
+func cutLine(head []byte, pos int) (line []byte, next int, ok bool) {
+	i := bytes.IndexByte(head[pos:], '\n')
+	if i < 0 {
+		return nil, len(head), false
+	}
+	line = head[pos : pos+i]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, pos + i + 1, true
+}
+
+// parseStatusLine reads a status line (RFC 9112 §4) as net/http does: the
+// HTTP version, a space, a three-digit status code, and an optional
+// reason phrase after a space.
+func parseStatusLine(line []byte) (major, minor, status int, ok bool) {
+	version, rest, found := bytes.Cut(line, []byte(" "))
+	if !found {
+		return 0, 0, 0, false
+	}
+	rest = bytes.TrimLeft(rest, " ")
+	code, _, _ := bytes.Cut(rest, []byte(" "))
+	if len(code) != 3 {
+		return 0, 0, 0, false
+	}
+	for _, c := range code {
+		if c < '0' || c > '9' {
+			return 0, 0, 0, false
+		}
+		status = status*10 + int(c-'0')
+	}
+	major, minor, ok = http.ParseHTTPVersion(string(version))
+	return major, minor, status, ok
+}
+
+// isToken reports whether b is a non-empty token (RFC 9110 §5.6.2).
+func isToken(b []byte) bool {
+	for _, c := range b {
+		if !httplex.IsTokenChar(c) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// equalFold reports whether b and the lower- or mixed-case ASCII s are
+// equal ignoring ASCII case, as field names are compared (RFC 9110 §5.1).
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		d := s[i]
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
