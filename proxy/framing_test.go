@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -102,11 +101,9 @@ func newRawEnv(t *testing.T, o *rawOrigin, clock *testClock) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(p)
-	t.Cleanup(front.Close)
 	tr := &http.Transport{DisableCompression: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &env{clock: clock, front: front, cache: cache, client: &http.Client{Transport: tr, Timeout: 20 * time.Second}}
+	return &env{clock: clock, front: startFront(t, p, nil), cache: cache, client: &http.Client{Transport: tr, Timeout: 20 * time.Second}}
 }
 
 // noTransferEncoding asserts that the client saw no Transfer-Encoding
