@@ -118,7 +118,7 @@ func (l *Lookup) head() *head {
 			list[i].Values = list[i].Values[:len(list[i].Values):len(list[i].Values)]
 		}
 	}
-	h.length = []string{strconv.Itoa(len(l.e.body))}
+	h.length = []string{strconv.FormatInt(l.e.contentLength(), 10)}
 	slot.Store(h)
 	return h
 }
