@@ -197,8 +197,8 @@ type storingBody struct {
 
 func (b *storingBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
+	b.n += int64(n)
 	if n > 0 && !b.tooLarge && b.failed == nil {
-		b.n += int64(n)
 		switch {
 		case b.n > b.l.c.opts.MaxObjectSize:
 			b.tooLarge, b.buf = true, nil
@@ -236,13 +236,13 @@ func (b *storingBody) finish(complete bool) {
 	l, c := b.l, b.l.c
 	reason := Storable
 	switch {
-	case b.failed != nil:
-		c.storeError("stream", b.failed)
-		reason = ReasonStoreError
 	case b.tooLarge:
 		reason = ReasonTooLarge
 	case !complete || b.length >= 0 && b.n != b.length:
-		reason = ReasonIncomplete
+		reason = ReasonIncomplete // the stream, if it failed, failed for that
+	case b.failed != nil:
+		c.storeError("stream", b.failed)
+		reason = ReasonStoreError
 	}
 	if reason == Storable && b.sw != nil {
 		// The content first, then the entry that names it.
