@@ -44,19 +44,8 @@ type Options struct {
 	Private bool
 
 	// MaxObjectSize is the largest content stored, in bytes; larger
-	// responses stream through unstored. Zero means DefaultMaxObjectSize.
+	// responses pass through unstored. Zero means DefaultMaxObjectSize.
 	MaxObjectSize int64
-
-	// StreamThreshold is the content length above which a response is
-	// stored as a stream, when Store can write streams (see
-	// store.StreamerOf; store/disk can): its content is written to the
-	// store as it passes to the client, and read back a chunk at a time
-	// when served, never held whole in memory. A response whose length is
-	// not declared is held in memory until it grows past the threshold,
-	// then streamed. MaxObjectSize still bounds what is stored. Zero means
-	// DefaultStreamThreshold; a negative value stores every response
-	// whole (responses already stored as streams are still served).
-	StreamThreshold int64
 
 	// HeuristicFraction is the fraction of the time since Last-Modified
 	// used as a heuristic freshness lifetime (RFC 9111 §4.2.2), at most
@@ -123,6 +112,17 @@ type Options struct {
 	// decided about, with its Cache-Status, for metrics. It must be safe
 	// for concurrent use and quick.
 	Observe func(Event)
+
+	// StreamThreshold is the content length above which a response is
+	// stored as a stream, when Store can write streams (see
+	// store.StreamerOf; store/disk can): its content is written to the
+	// store as it passes to the client, and read back a chunk at a time
+	// when served, never held whole in memory. A response whose length is
+	// not declared is held in memory until it grows past the threshold,
+	// then streamed. MaxObjectSize still bounds what is stored. Zero means
+	// DefaultStreamThreshold; a negative value stores every response
+	// whole (responses already stored as streams are still served).
+	StreamThreshold int64
 }
 
 // Event reports one decision of the cache to [Options.Observe].

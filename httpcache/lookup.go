@@ -80,8 +80,7 @@ type Lookup struct {
 	remote       bool   // Wait is for another node (Options.Lease)
 	leaseRelease func() // releases the fleet lease this lookup holds
 
-	stream    store.StreamReader // streamed content held (see stream.go)
-	streamKey string             // its key
+	held *heldStream // streamed content held (see stream.go), or nil
 
 	mu             sync.Mutex // guards the three fields below, landed and leaseRelease
 	releasePending bool       // Release was called while a body was in flight

@@ -67,10 +67,25 @@ func (l *Lookup) Streamed() bool { return l.e.flags&flagStream != 0 }
 // response it was sending, and the next lookup treats the response as
 // lost. Content returns nil when the content is not a stream.
 func (l *Lookup) Content() store.StreamReader {
-	if !l.Streamed() || l.stream == nil || l.streamKey != l.e.stream {
+	if !l.Streamed() || l.held == nil || l.held.key != l.e.stream {
 		return nil
 	}
-	return l.stream
+	return l.held.r
+}
+
+// heldStream is a reader of streamed content a Lookup holds.
+type heldStream struct {
+	r   store.StreamReader
+	key string
+}
+
+// holds reports whether l holds a reader of the content stream key.
+func (l *Lookup) holds(key string) bool { return l.held != nil && l.held.key == key }
+
+// hold makes l hold r, a reader of the content stream key.
+func (l *Lookup) hold(r store.StreamReader, key string) {
+	l.closeStream()
+	l.held = &heldStream{r: r, key: key}
 }
 
 // openContent opens the streamed content of l.e, the response stored
@@ -87,8 +102,7 @@ func (c *Cache) openContent(l *Lookup, key string) bool {
 		}
 		return false
 	}
-	l.closeStream()
-	l.stream, l.streamKey = r, l.e.stream
+	l.hold(r, l.e.stream)
 	return true
 }
 
@@ -137,10 +151,10 @@ func (c *Cache) lost(ctx context.Context, key, stream string) {
 
 // closeStream closes the content reader l holds, if any.
 func (l *Lookup) closeStream() {
-	if l.stream != nil {
-		l.stream.Close()
+	if l.held != nil {
+		l.held.r.Close()
+		l.held = nil
 	}
-	l.stream, l.streamKey = nil, ""
 }
 
 // holdContent makes sure l holds a reader of the streamed content of e,
@@ -148,7 +162,7 @@ func (l *Lookup) closeStream() {
 // when the content cannot be read; when it is lost, the response is
 // dropped.
 func (l *Lookup) holdContent(e *entry, key string) bool {
-	if l.stream != nil && l.streamKey == e.stream {
+	if l.holds(e.stream) {
 		return true
 	}
 	r, err := l.c.openStream(l.req.Context(), e)
@@ -160,8 +174,7 @@ func (l *Lookup) holdContent(e *entry, key string) bool {
 		}
 		return false
 	}
-	l.closeStream()
-	l.stream, l.streamKey = r, e.stream
+	l.hold(r, e.stream)
 	return true
 }
 
@@ -173,9 +186,9 @@ func (l *Lookup) contentOf(e *entry) io.ReadCloser {
 	if e.flags&flagStream == 0 {
 		return io.NopCloser(bytes.NewReader(e.body))
 	}
-	if l.stream != nil && l.streamKey == e.stream {
-		r := l.stream
-		l.stream, l.streamKey = nil, ""
+	if l.holds(e.stream) {
+		r := l.held.r
+		l.held = nil
 		if _, err := r.Seek(0, io.SeekStart); err != nil {
 			r.Close()
 			return io.NopCloser(errReader{err})
