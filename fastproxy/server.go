@@ -240,7 +240,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	l := s.cache.Lookup(&v.req)
-	if l.Decision == httpcache.Serve && !v.ranged && s.serveStored(ctx, l) {
+	// Content kept as a stream (the disk store's large entries) and
+	// Range requests are the proxy's to send.
+	if l.Decision == httpcache.Serve && !v.ranged && !l.Streamed() && s.serveStored(ctx, l) {
 		l.Release()
 		return
 	}

@@ -20,6 +20,7 @@ import (
 const (
 	DefaultName              = "notmod"
 	DefaultMaxObjectSize     = 16 << 20
+	DefaultStreamThreshold   = 1 << 20
 	DefaultHeuristicFraction = 0.1
 	DefaultMaxHeuristic      = 24 * time.Hour
 	DefaultKeepStale         = time.Hour
@@ -43,7 +44,7 @@ type Options struct {
 	Private bool
 
 	// MaxObjectSize is the largest content stored, in bytes; larger
-	// responses stream through unstored. Zero means DefaultMaxObjectSize.
+	// responses pass through unstored. Zero means DefaultMaxObjectSize.
 	MaxObjectSize int64
 
 	// HeuristicFraction is the fraction of the time since Last-Modified
@@ -111,6 +112,17 @@ type Options struct {
 	// decided about, with its Cache-Status, for metrics. It must be safe
 	// for concurrent use and quick.
 	Observe func(Event)
+
+	// StreamThreshold is the content length above which a response is
+	// stored as a stream, when Store can write streams (see
+	// store.StreamerOf; store/disk can): its content is written to the
+	// store as it passes to the client, and read back a chunk at a time
+	// when served, never held whole in memory. A response whose length is
+	// not declared is held in memory until it grows past the threshold,
+	// then streamed. MaxObjectSize still bounds what is stored. Zero means
+	// DefaultStreamThreshold; a negative value stores every response
+	// whole (responses already stored as streams are still served).
+	StreamThreshold int64
 }
 
 // Event reports one decision of the cache to [Options.Observe].
@@ -137,6 +149,11 @@ type Cache struct {
 	keys    sync.Pool // of *[]byte, for building keys without allocating
 	looks   sync.Pool // of *Lookup
 	heads   [headSlots]atomic.Pointer[head]
+
+	// streams is the store as a Streamer, when it streams values; nil
+	// otherwise. noStreams is set when it turned out unable to.
+	streams   store.Streamer
+	noStreams atomic.Bool
 }
 
 // New returns a cache with the given options.
@@ -155,6 +172,9 @@ func New(o Options) (*Cache, error) {
 	}
 	if o.MaxObjectSize == 0 {
 		o.MaxObjectSize = DefaultMaxObjectSize
+	}
+	if o.StreamThreshold == 0 {
+		o.StreamThreshold = DefaultStreamThreshold
 	}
 	if o.HeuristicFraction == 0 {
 		o.HeuristicFraction = DefaultHeuristicFraction
@@ -189,7 +209,9 @@ func New(o Options) (*Cache, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Cache{opts: o, flights: map[string]*flight{}}, nil
+	c := &Cache{opts: o, flights: map[string]*flight{}}
+	c.streams, _ = store.StreamerOf(o.Store)
+	return c, nil
 }
 
 // Must is like [New] but panics on an error; for options known to be good.

@@ -22,6 +22,11 @@ const (
 	kindEntry   = 'E' // a stored response
 	kindVariant = 'V' // the Vary record of a URL (see variants.go)
 	version     = 1
+	// versionStream marks an entry whose content is stored apart, as a
+	// stream (see stream.go): a cache that does not know it reads such
+	// an entry as corrupt, a miss, rather than serving its reference as
+	// content.
+	versionStream = 2
 )
 
 // entry flags.
@@ -31,6 +36,7 @@ const (
 	flagImmutable                  // a fresh response needs no client revalidation (RFC 8246)
 	flagHeuristic                  // the freshness lifetime is heuristic (§4.2.2)
 	flagHasLength                  // the response carried Content-Length
+	flagStream                     // the content is a stream of its own (stream.go)
 )
 
 // entry is a decoded view of a stored response. Its strings and byte slices
@@ -50,7 +56,9 @@ type entry struct {
 	etag         string        // ETag field value, or ""
 	vary         string        // the request's Vary-selected fields (see variants.go)
 	header       []byte        // "Name: value\r\n" lines
-	body         []byte
+	body         []byte        // the content, unless flagStream
+	stream       string        // with flagStream: the key of the content's stream
+	size         int64         // with flagStream: the length of the content
 }
 
 // fixed-size part of an encoded entry: kind, version, status, flags and
@@ -59,7 +67,11 @@ const entryFixed = 1 + 1 + 2 + 4 + 8*8
 
 // encode appends the stored form of e to dst.
 func (e *entry) encode(dst []byte) []byte {
-	dst = append(dst, kindEntry, version)
+	if e.flags&flagStream != 0 {
+		dst = append(dst, kindEntry, versionStream)
+	} else {
+		dst = append(dst, kindEntry, version)
+	}
 	dst = binary.BigEndian.AppendUint16(dst, uint16(e.status))
 	dst = binary.BigEndian.AppendUint32(dst, e.flags)
 	for _, v := range [...]int64{
@@ -72,7 +84,21 @@ func (e *entry) encode(dst []byte) []byte {
 	dst = appendBytes(dst, e.etag)
 	dst = appendBytes(dst, e.vary)
 	dst = appendBytes(dst, unsafeString(e.header))
+	if e.flags&flagStream != 0 {
+		// The content's place: its length, then its stream's key.
+		dst = binary.BigEndian.AppendUint32(dst, uint32(8+len(e.stream)))
+		dst = binary.BigEndian.AppendUint64(dst, uint64(e.size))
+		return append(dst, e.stream...)
+	}
 	return appendBytes(dst, unsafeString(e.body))
+}
+
+// contentLength returns the length of the stored content.
+func (e *entry) contentLength() int64 {
+	if e.flags&flagStream != 0 {
+		return e.size
+	}
+	return int64(len(e.body))
 }
 
 func unixOrZero(t time.Time) int64 {
@@ -97,7 +123,7 @@ func appendBytes(dst []byte, s string) []byte {
 // decodeEntry decodes b, a stored value of kind kindEntry, into e without
 // copying.
 func decodeEntry(b []byte, e *entry) error {
-	if len(b) < entryFixed || b[0] != kindEntry || b[1] != version {
+	if len(b) < entryFixed || b[0] != kindEntry || b[1] != version && b[1] != versionStream {
 		return errCorrupt
 	}
 	e.status = int(binary.BigEndian.Uint16(b[2:]))
@@ -133,7 +159,20 @@ func decodeEntry(b []byte, e *entry) error {
 	e.etag = unsafeString(parts[0])
 	e.vary = unsafeString(parts[1])
 	e.header = parts[2]
-	e.body = parts[3]
+	e.body, e.stream, e.size = parts[3], "", 0
+	if streamed := e.flags&flagStream != 0; streamed != (b[1] == versionStream) {
+		return errCorrupt
+	} else if streamed {
+		ref := parts[3]
+		if len(ref) <= 8 {
+			return errCorrupt
+		}
+		e.size = int64(binary.BigEndian.Uint64(ref))
+		if e.size < 0 {
+			return errCorrupt
+		}
+		e.body, e.stream = nil, unsafeString(ref[8:])
+	}
 	return nil
 }
 

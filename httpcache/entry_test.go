@@ -61,6 +61,10 @@ func sameEntry(a, b *entry) string {
 		return "header"
 	case !bytes.Equal(a.body, b.body):
 		return "body"
+	case a.stream != b.stream:
+		return "stream"
+	case a.size != b.size:
+		return "size"
 	}
 	return ""
 }
@@ -137,6 +141,8 @@ func slicesWithin(b []byte, e *entry) string {
 		return "header lies outside the input"
 	case !within(unsafe.Pointer(unsafe.SliceData(e.body)), len(e.body)):
 		return "body lies outside the input"
+	case !within(unsafe.Pointer(unsafe.StringData(e.stream)), len(e.stream)):
+		return "stream key lies outside the input"
 	case cap(e.header) != len(e.header):
 		return "header can be appended to in place"
 	case cap(e.body) != len(e.body):

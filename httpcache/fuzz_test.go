@@ -31,6 +31,10 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add(b[:entryFixed])
 	f.Add([]byte{})
 	f.Add([]byte{kindEntry, version})
+	streamed := stored
+	streamed.flags |= flagStream
+	streamed.body, streamed.stream, streamed.size = nil, "1 http://example.com/big\x00s0123456789abcdef", 5<<20
+	f.Add(streamed.encode(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var e entry
 		if err := decodeEntry(b, &e); err != nil {

@@ -160,10 +160,10 @@ func (l *Lookup) head() *head {
 			list[i].Values = list[i].Values[:len(list[i].Values):len(list[i].Values)]
 		}
 	}
-	h.length = []string{strconv.Itoa(len(l.e.body))}
+	h.length = []string{strconv.FormatInt(l.e.contentLength(), 10)}
 	h.wire = appendWire(nil, l.e.status, h.full)
 	h.wire = append(h.wire, "Content-Length: "...)
-	h.wire = strconv.AppendInt(h.wire, int64(len(l.e.body)), 10)
+	h.wire = append(h.wire, h.length[0]...)
 	h.wire = append(h.wire, "\r\n"...)
 	h.wire304 = appendWire(nil, http.StatusNotModified, h.notModified)
 	slot.Store(h)

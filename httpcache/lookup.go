@@ -80,6 +80,8 @@ type Lookup struct {
 	remote       bool   // Wait is for another node (Options.Lease)
 	leaseRelease func() // releases the fleet lease this lookup holds
 
+	held *heldStream // streamed content held (see stream.go), or nil
+
 	mu             sync.Mutex // guards the three fields below, landed and leaseRelease
 	releasePending bool       // Release was called while a body was in flight
 }
@@ -231,6 +233,11 @@ func (c *Cache) lookupFrom(r *http.Request, collapse, latest bool) *Lookup {
 	if l.e.vary != l.vary {
 		// A different variant, or one stored under another Vary (§4.1).
 		l.Status.Fwd = FwdVaryMiss
+		return c.forward(l, collapse)
+	}
+	if l.e.flags&flagStream != 0 && !c.openContent(l, l.storeKey()) {
+		l.e = entry{}
+		l.Status.Fwd = FwdMiss
 		return c.forward(l, collapse)
 	}
 	l.raw, l.found = raw, true
@@ -402,6 +409,7 @@ func (l *Lookup) Release() {
 
 // reset clears l for reuse, keeping its mutex as it is.
 func (l *Lookup) reset() {
+	l.closeStream()
 	l.c, l.req, l.Decision, l.Status = nil, nil, Forward, Status{}
 	l.cond, l.reqCC, l.noCache = precond.Conditions{}, cachecontrol.Request{}, false
 	l.kb, l.primary, l.key, l.rec, l.vary, l.raw = nil, "", "", nil, "", nil
@@ -455,11 +463,11 @@ func (l *Lookup) Reply() (code int, body []byte) {
 		o := l.cond.Evaluate(l.validators())
 		l.rangeOK = o == precond.Proceed && l.cond.Range && l.req.Method == http.MethodGet
 		if o == precond.NotModified {
-			l.c.observe(Event{Status: l.Status, NotModified: true, BytesSaved: int64(len(body)), ServedStale: l.Decision == ServeStale})
+			l.c.observe(Event{Status: l.Status, NotModified: true, BytesSaved: int64(len(body)) + l.e.size, ServedStale: l.Decision == ServeStale})
 			return http.StatusNotModified, nil
 		}
 	}
-	l.c.observe(Event{Status: l.Status, BytesSaved: int64(len(body)), ServedStale: l.Decision == ServeStale})
+	l.c.observe(Event{Status: l.Status, BytesSaved: int64(len(body)) + l.e.size, ServedStale: l.Decision == ServeStale})
 	if l.req.Method == http.MethodHead {
 		body = nil
 	}
@@ -523,4 +531,4 @@ func (l *Lookup) AppendCacheStatus(dst []byte) []byte {
 func (l *Lookup) Request() *http.Request { return l.req }
 
 // BodyLength returns the length of the stored content.
-func (l *Lookup) BodyLength() int { return len(l.e.body) }
+func (l *Lookup) BodyLength() int { return int(l.e.contentLength()) }

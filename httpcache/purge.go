@@ -181,7 +181,9 @@ func (c *Cache) purgePrimary(ctx context.Context, primary string, mode PurgeMode
 		}
 		// Stale at once: its age now exceeds its (zero) lifetime.
 		e.lifetime = 0
-		if err := c.opts.Store.Set(ctx, k, e.encode(nil), c.opts.KeepStale); err != nil {
+		if err := c.setEntry(ctx, k, &e, c.opts.KeepStale); errors.Is(err, ErrContentLost) {
+			continue
+		} else if err != nil {
 			return n, err
 		}
 		n++

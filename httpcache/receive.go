@@ -199,6 +199,10 @@ func (l *Lookup) setStatus(h http.Header) {
 func (l *Lookup) responseFrom(e *entry) *http.Response {
 	l.e = *e
 	code, body := l.Reply()
+	content := io.NopCloser(bytes.NewReader(body))
+	if code != http.StatusNotModified && l.req.Method != http.MethodHead && e.flags&flagStream != 0 {
+		content = l.contentOf(e)
+	}
 	h := http.Header{}
 	l.Fields(code, func(name, value string) bool {
 		h[name] = append(h[name], value)
@@ -211,14 +215,14 @@ func (l *Lookup) responseFrom(e *entry) *http.Response {
 		StatusCode: code,
 		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		ContentLength: int64(len(body)),
+		Body:          content,
+		ContentLength: e.contentLength(),
 		Request:       l.req,
 	}
 	if code == http.StatusNotModified || l.req.Method == http.MethodHead {
 		r.ContentLength = 0
 		if code != http.StatusNotModified {
-			r.ContentLength = int64(len(e.body))
+			r.ContentLength = e.contentLength()
 		}
 	}
 	return r
@@ -235,6 +239,13 @@ func (l *Lookup) revalidated(resp *http.Response) (*http.Response, bool) {
 	if !ok {
 		return nil, false
 	}
+	if target.flags&flagStream != 0 && !l.holdContent(&target, key) {
+		// The stored content is lost: as if nothing was stored.
+		if key == l.storeKey() {
+			l.found = false
+		}
+		return nil, false
+	}
 	now := c.opts.Now()
 	h := c.merge(target.headerOf(), resp.Header)
 	// The age of the updated response comes from the 304 (§4.2.3).
@@ -244,6 +255,7 @@ func (l *Lookup) revalidated(resp *http.Response) (*http.Response, bool) {
 		delete(h, "Age")
 	}
 	updated, ttl := c.newEntry(h, target.status, target.body, l.now, now, target.vary)
+	updated.keepContent(&target)
 	// The merged header may no longer allow storing (a 304 that says
 	// private or no-store, §3, §5.2.2), or may vary on other fields than
 	// the entry was stored under (§4.1): then the entry goes, and only
@@ -268,7 +280,7 @@ func (l *Lookup) revalidated(resp *http.Response) (*http.Response, bool) {
 			c.put(l.req.Context(), l.storeKey(), updated, ttl, l)
 		}
 		l.Status.Stored = true
-		c.observe(Event{Status: l.Status, Revalidated: true, BytesSaved: int64(len(updated.body))})
+		c.observe(Event{Status: l.Status, Revalidated: true, BytesSaved: updated.contentLength()})
 	}
 	l.land() // the stored response is up to date: collapsed requests may go on
 	l.found = true
@@ -392,7 +404,7 @@ func (l *Lookup) freshenWithHead(resp *http.Response) {
 		}
 		same = true
 	}
-	if cl := resp.Header.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(l.e.body)) {
+	if cl := resp.Header.Get("Content-Length"); cl != "" && cl != strconv.FormatInt(l.e.contentLength(), 10) {
 		c.delete(l.req.Context(), l.storeKey())
 		return
 	}
@@ -402,6 +414,7 @@ func (l *Lookup) freshenWithHead(resp *http.Response) {
 	h := c.merge(l.e.headerOf(), resp.Header)
 	now := c.opts.Now()
 	updated, ttl := c.newEntry(h, l.e.status, l.e.body, l.now, now, l.e.vary)
+	updated.keepContent(&l.e)
 	cc := c.responseDirectives(h)
 	f := lifetimeOf(cc, h, l.e.status, updated.date, now, !c.opts.Private, c.opts.HeuristicFraction, c.opts.MaxHeuristic)
 	if c.storable(l.req.Header, l.e.status, h, l.reqCC, cc, f) != Storable || l.varyChanged(h) {
@@ -457,26 +470,38 @@ func (c *Cache) deleteURL(ctx context.Context, primary string) {
 }
 
 // removeURL removes the response or variant record stored under a
-// primary key and every variant the record lists. A variant the record no
-// longer lists is never served (see lookup), so one missed here is
-// harmless.
+// primary key and every variant the record lists, with their streamed
+// content. A variant the record no longer lists is never served (see
+// lookup), so one missed here is harmless.
 func (c *Cache) removeURL(ctx context.Context, primary string) error {
-	if raw, err := c.opts.Store.Get(ctx, primary); err == nil && len(raw) > 0 && raw[0] == kindVariant {
+	raw, err := c.opts.Store.Get(ctx, primary)
+	if err != nil {
+		raw = nil
+	}
+	if len(raw) > 0 && raw[0] == kindVariant {
 		if rec, err := decodeVariants(raw); err == nil {
 			for _, v := range rec.variants {
-				if err := c.opts.Store.Delete(ctx, v.key); err != nil {
+				if err := c.removeEntry(ctx, v.key); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	return c.opts.Store.Delete(ctx, primary)
+	if err := c.opts.Store.Delete(ctx, primary); err != nil {
+		return err
+	}
+	if stream := streamOf(raw); stream != "" {
+		return c.opts.Store.Delete(ctx, stream)
+	}
+	return nil
 }
 
+// delete removes the response stored under key, with its streamed
+// content, logging errors.
 func (c *Cache) delete(ctx context.Context, key string) {
 	ctx, cancel := c.storeContext(ctx)
 	defer cancel()
-	if err := c.opts.Store.Delete(ctx, key); err != nil {
+	if err := c.removeEntry(ctx, key); err != nil {
 		c.storeError("delete", err)
 	}
 }
@@ -486,7 +511,7 @@ func (c *Cache) delete(ctx context.Context, key string) {
 func (c *Cache) put(ctx context.Context, key string, e entry, ttl time.Duration, l *Lookup) bool {
 	ctx, cancel := c.storeContext(ctx)
 	defer cancel()
-	if err := c.opts.Store.Set(ctx, key, e.encode(nil), ttl); err != nil {
+	if err := c.setEntry(ctx, key, &e, ttl); err != nil {
 		c.storeError("set", err)
 		return false
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/notmod/notmod/precond"
+	"github.com/notmod/notmod/store"
 )
 
 // backgroundTimeout bounds a background revalidation.
@@ -53,7 +54,11 @@ func (l *Lookup) Revalidate(out *http.Request) {
 		if err != nil {
 			return
 		}
-		_, _ = io.Copy(io.Discard, r.Body)
+		if _, stored := r.Body.(store.StreamReader); !stored {
+			// Read to the end: a new response is stored as it is read.
+			// Content read from the store need not be.
+			_, _ = io.Copy(io.Discard, r.Body)
+		}
 		r.Body.Close()
 	}()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/notmod/notmod/precond"
+	"github.com/notmod/notmod/store"
 )
 
 // newEntry computes the stored form of a response: its freshness (RFC
@@ -127,6 +128,13 @@ func (l *Lookup) receiveFull(resp *http.Response) (*http.Response, error) {
 	sb := &storingBody{
 		l: l, rc: resp.Body, key: key, vary: vary, header: h.Clone(),
 		status: resp.StatusCode, length: resp.ContentLength, responseTime: now,
+		streamAt: -1,
+	}
+	if c.streamWrites() {
+		sb.streamAt = c.opts.StreamThreshold
+		if resp.ContentLength > sb.streamAt {
+			sb.startStream()
+		}
 	}
 	l.mu.Lock()
 	l.inFlight = true
@@ -164,9 +172,10 @@ func (l *Lookup) answer(resp *http.Response, body *storingBody) *http.Response {
 }
 
 // storingBody passes the content of a storable response to the client and
-// keeps a copy; when the content is complete, and no larger than the
-// maximum object size, it is stored (RFC 9111 §3.3: an incomplete response
-// is never stored as complete).
+// keeps a copy, in memory or, past Options.StreamThreshold, in a stream
+// in the store (see stream.go); when the content is complete, and no
+// larger than the maximum object size, it is stored (RFC 9111 §3.3: an
+// incomplete response is never stored as complete).
 type storingBody struct {
 	l            *Lookup
 	rc           io.ReadCloser
@@ -176,17 +185,31 @@ type storingBody struct {
 	length       int64 // declared Content-Length, or -1
 	responseTime time.Time
 	buf          []byte
+	n            int64 // content bytes read
 	tooLarge     bool
 	finished     bool
+
+	streamAt int64              // start a stream past this many bytes held; -1: never
+	sw       store.StreamWriter // the stream the content goes to, once started
+	stream   string             // its key
+	failed   error              // the stream failed: nothing is stored
 }
 
 func (b *storingBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	if n > 0 && !b.tooLarge {
-		if int64(len(b.buf)+n) > b.l.c.opts.MaxObjectSize {
+	b.n += int64(n)
+	if n > 0 && !b.tooLarge && b.failed == nil {
+		switch {
+		case b.n > b.l.c.opts.MaxObjectSize:
 			b.tooLarge, b.buf = true, nil
-		} else {
+			b.closeStream()
+		case b.sw != nil:
+			b.writeStream(p[:n])
+		default:
 			b.buf = append(b.buf, p[:n]...)
+			if b.streamAt >= 0 && int64(len(b.buf)) > b.streamAt {
+				b.startStream()
+			}
 		}
 	}
 	if err == io.EOF {
@@ -215,10 +238,25 @@ func (b *storingBody) finish(complete bool) {
 	switch {
 	case b.tooLarge:
 		reason = ReasonTooLarge
-	case !complete || b.length >= 0 && int64(len(b.buf)) != b.length:
-		reason = ReasonIncomplete
+	case !complete || b.length >= 0 && b.n != b.length:
+		reason = ReasonIncomplete // the stream, if it failed, failed for that
+	case b.failed != nil:
+		c.storeError("stream", b.failed)
+		reason = ReasonStoreError
 	}
-	if reason == Storable {
+	if reason == Storable && b.sw != nil {
+		// The content first, then the entry that names it.
+		ctx := context.WithoutCancel(l.req.Context())
+		if e, ttl, err := b.commitStream(); err != nil {
+			c.storeError("commit", err)
+			reason = ReasonStoreError
+		} else if c.put(ctx, b.key, e, ttl, l) {
+			c.indexTags(ctx, b.header, l.primaryKey(), ttl)
+		} else {
+			c.discardStream(ctx, e.stream)
+			reason = ReasonStoreError
+		}
+	} else if reason == Storable {
 		body := b.buf
 		if body == nil {
 			body = []byte{}
@@ -237,6 +275,7 @@ func (b *storingBody) finish(complete bool) {
 		c.observe(Event{Status: l.Status})
 	}
 	b.buf = nil
+	b.closeStream()
 	l.land()
 	l.mu.Lock()
 	l.inFlight = false

@@ -176,6 +176,10 @@ func (p *Proxy) serveStored(w http.ResponseWriter, l *httpcache.Lookup) {
 		w.WriteHeader(code)
 		return
 	}
+	if l.Streamed() {
+		p.serveStream(w, l, code)
+		return
+	}
 	if code == http.StatusOK && l.RangeOK() && precond.WriteRange(w, l.Request().Header.Get("Range"), body) {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/notmod/notmod/store/disk"
 )
 
 // siteHost is the Host the disk tests send: the cache keys responses by
@@ -190,10 +193,22 @@ func crashBody(path string) []byte {
 // times over, and checks after each restart that every URL served has
 // exactly the origin's body, the hits from the disk store included.
 func TestServeDiskCrash(t *testing.T) {
+	testServeDiskCrash(t)
+}
+
+// TestServeDiskCrashStreamed is TestServeDiskCrash with most bodies past
+// -stream-threshold, so stored as a content stream and an entry naming it:
+// a crash between the two, or while the content streams in, must leave
+// neither a truncated body nor an entry without its content.
+func TestServeDiskCrashStreamed(t *testing.T) {
+	testServeDiskCrash(t, "-stream-threshold", "16KiB")
+}
+
+func testServeDiskCrash(t *testing.T, extra ...string) {
 	const rounds, writers = 3, 4
 	_, originURL := newCountingOrigin(t, crashBody)
 	file := filepath.Join(t.TempDir(), "notmod.db")
-	args := []string{"-origin", originURL, "-store", "disk:" + file}
+	args := append([]string{"-origin", originURL, "-store", "disk:" + file}, extra...)
 
 	var requested []string // every URL asked for before a crash
 	// check fetches every URL requested so far through n and compares
@@ -286,6 +301,95 @@ func TestServeDiskCrash(t *testing.T) {
 		t.Errorf("second pass: %d of %d URLs were hits", hits, len(requested))
 	}
 	last.stop()
+	if len(extra) > 0 {
+		sizes := streamSizes(t, file)
+		t.Logf("%d bodies stored as streams", len(sizes))
+		if len(sizes) == 0 {
+			t.Error("no body was stored as a stream")
+		}
+	}
+}
+
+// streamSizes opens the disk store file of a stopped process and returns
+// the sizes of the content streams in it, by key.
+func streamSizes(t *testing.T, file string) map[string]int64 {
+	t.Helper()
+	d, err := disk.New(disk.Options{Path: file, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	sizes := map[string]int64{}
+	err = d.Keys(t.Context(), "", func(k string) bool {
+		if !strings.Contains(k, "\x00s") {
+			return true
+		}
+		r, err := d.Open(t.Context(), k)
+		if err != nil {
+			t.Errorf("stream %q: %v", k, err)
+			return true
+		}
+		sizes[k] = r.Size()
+		r.Close()
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sizes
+}
+
+// TestServeDiskStream shows -stream-threshold end to end: a body past it
+// is stored on disk as a stream of its own and served from there as a
+// hit, by this process and the next; one under it is stored whole; and a
+// process with streaming turned off (-stream-threshold 0) still serves
+// the streams stored before.
+func TestServeDiskStream(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 3<<20/16)
+	small := []byte("small body\n")
+	origin, originURL := newCountingOrigin(t, func(path string) []byte {
+		if path == "/big" {
+			return big
+		}
+		return small
+	})
+	file := filepath.Join(t.TempDir(), "notmod.db")
+	args := []string{"-origin", originURL, "-store", "disk:" + file}
+
+	n := startNode(t, "streaming", append(args, "-stream-threshold", "256KiB")...)
+	for _, p := range []string{"/big", "/small"} {
+		want := small
+		if p == "/big" {
+			want = big
+		}
+		// The origin sends /big chunked, without Content-Length: stored
+		// once it has grown past the threshold and arrived whole.
+		if r := mustFetch(t, n.base+p, siteHost); !bytes.Equal(r.body, want) || !strings.Contains(r.cacheStatus(), "fwd=uri-miss") {
+			t.Fatalf("GET %s: %d bytes, Cache-Status %q", p, len(r.body), r.cacheStatus())
+		}
+		if r := mustFetch(t, n.base+p, siteHost); !r.hit() || !bytes.Equal(r.body, want) {
+			t.Fatalf("second GET %s: %d bytes, Cache-Status %q", p, len(r.body), r.cacheStatus())
+		}
+	}
+	n.stop()
+	sizes := streamSizes(t, file)
+	if len(sizes) != 1 {
+		t.Fatalf("streams on disk: %v, want one, of /big", sizes)
+	}
+	for k, size := range sizes {
+		if !strings.Contains(k, "/big\x00s") || size != int64(len(big)) {
+			t.Fatalf("stream %q of %d bytes, want /big's %d", k, size, len(big))
+		}
+	}
+
+	n = startNode(t, "not streaming", append(args, "-stream-threshold", "0")...)
+	if r := mustFetch(t, n.base+"/big", siteHost); !r.hit() || !bytes.Equal(r.body, big) {
+		t.Fatalf("GET /big after a restart: %d bytes, Cache-Status %q", len(r.body), r.cacheStatus())
+	}
+	if c := origin.requests("/big"); c != 1 {
+		t.Errorf("the origin had %d requests for /big, want 1", c)
+	}
+	n.stop()
 }
 
 // firstLine returns b's first line, or its first 80 bytes: for a body of

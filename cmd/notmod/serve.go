@@ -35,6 +35,7 @@ type serveConfig struct {
 	memory          byteSize
 	store           string
 	maxObject       byteSize
+	streamThreshold byteSize
 	name            string
 	stripSetCookie  bool
 	keepStale       time.Duration
@@ -49,7 +50,7 @@ type serveConfig struct {
 }
 
 func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := serveConfig{memory: 256 << 20, maxObject: 16 << 20}
+	cfg := serveConfig{memory: 256 << 20, maxObject: 16 << 20, streamThreshold: httpcache.DefaultStreamThreshold}
 	fs := flag.NewFlagSet("notmod serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.origin, "origin", "", "origin server URL, such as http://127.0.0.1:8081 (required unless -demo)")
@@ -57,7 +58,8 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fs.Var(&cfg.memory, "memory", "memory store size (the memory tier, with -store disk or redis), such as 512MiB or 2GiB")
 	fs.StringVar(&cfg.store, "store", "memory", "where responses are kept: memory, disk:PATH (persistent), or a redis://, rediss:// or unix:// URL (shared by a fleet)")
-	fs.Var(&cfg.maxObject, "max-object", "largest response stored; larger ones stream through")
+	fs.Var(&cfg.maxObject, "max-object", "largest response stored; larger ones pass through unstored")
+	fs.Var(&cfg.streamThreshold, "stream-threshold", "with -store disk, responses larger than this are written to disk as they pass and served from it a chunk at a time, never held whole in memory; 0 holds every response whole")
 	fs.StringVar(&cfg.name, "name", httpcache.DefaultName, "cache name in Cache-Status")
 	fs.BoolVar(&cfg.stripSetCookie, "strip-set-cookie", false, "store responses with Set-Cookie, without it (default: do not store them)")
 	fs.DurationVar(&cfg.keepStale, "keep-stale", httpcache.DefaultKeepStale, "how long stale responses with validators are kept for revalidation")
@@ -138,15 +140,20 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	defer st.close()
 	go st.run(ctx)
+	streamThreshold := int64(cfg.streamThreshold)
+	if streamThreshold == 0 {
+		streamThreshold = -1 // httpcache: hold every response whole
+	}
 	cache, err := httpcache.New(httpcache.Options{
-		Observe:        m.Observe,
-		Store:          st.store,
-		Lease:          st.lease,
-		Name:           cfg.name,
-		MaxObjectSize:  int64(cfg.maxObject),
-		KeepStale:      cfg.keepStale,
-		StripSetCookie: cfg.stripSetCookie,
-		Logger:         log,
+		Observe:         m.Observe,
+		Store:           st.store,
+		Lease:           st.lease,
+		Name:            cfg.name,
+		MaxObjectSize:   int64(cfg.maxObject),
+		StreamThreshold: streamThreshold,
+		KeepStale:       cfg.keepStale,
+		StripSetCookie:  cfg.stripSetCookie,
+		Logger:          log,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -195,7 +202,8 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 			return fmt.Errorf("serve: %w", err)
 		}
 		log.Info("notmod serve", "listen", "http://"+ln.Addr().String(), "front", "fast", "origin", origin.String(),
-			"store", st.kind, "memory", cfg.memory.String(), "max_object", cfg.maxObject.String())
+			"store", st.kind, "memory", cfg.memory.String(), "max_object", cfg.maxObject.String(),
+			"stream_threshold", cfg.streamThreshold.String())
 		return serveUntilDone(ctx, fast, ln, log)
 	}
 	srv := &http.Server{
@@ -227,7 +235,8 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	srv.Protocols = &protocols
 	log.Info("notmod serve", "listen", scheme+"://"+ln.Addr().String(), "front", "net", "origin", origin.String(),
-		"store", st.kind, "memory", cfg.memory.String(), "max_object", cfg.maxObject.String())
+		"store", st.kind, "memory", cfg.memory.String(), "max_object", cfg.maxObject.String(),
+		"stream_threshold", cfg.streamThreshold.String())
 	return serveUntilDone(ctx, srv, ln, log)
 }
 

@@ -51,6 +51,9 @@ const (
 	// opAbort deletes the first chunks of the streamed value id, if id is
 	// still pending.
 	opAbort
+	// opExpire makes the entry of key expire at expires, or sets missing
+	// when there is none (or it has expired).
+	opExpire
 )
 
 // op is a write queued for the committer.
@@ -63,6 +66,7 @@ type op struct {
 	size    int64
 	sums    []byte
 	expires int64
+	missing bool       // opExpire found no entry; read after done
 	done    chan error // buffered: the committer never waits on it
 }
 
@@ -243,6 +247,16 @@ func (t *writeTx) apply(o *op) error {
 			return err
 		}
 		return t.pending.Delete(u64(o.id))
+	case opExpire:
+		r, ok, err := t.lookup(o.key)
+		if err != nil {
+			return err
+		}
+		o.missing = !ok || r.expired(t.now)
+		if o.missing {
+			return nil
+		}
+		return t.expire(o.key, r, o.expires)
 	}
 	return fmt.Errorf("disk: unknown write %d", o.kind)
 }
@@ -462,4 +476,23 @@ func (t *writeTx) requeue(key string, r record) error {
 		return err
 	}
 	return t.order.Put(u64(r.seq), []byte(key))
+}
+
+// expire rewrites the record of key, r, to expire at expires, and moves
+// its row in the expiry index.
+func (t *writeTx) expire(key string, r record, expires int64) error {
+	if r.expires != 0 {
+		if err := t.expiry.Delete(expiryKey(r.expires, r.id)); err != nil {
+			return err
+		}
+	}
+	r.expires = expires
+	rec := appendRecord(make([]byte, 0, recordLen(r.size)), key, &r)
+	if err := t.entries.Put(t.entryKey(key), rec); err != nil {
+		return err
+	}
+	if expires != 0 {
+		return t.expiry.Put(expiryKey(expires, r.id), []byte(key))
+	}
+	return nil
 }

@@ -793,3 +793,38 @@ func TestSetContext(t *testing.T) {
 		t.Errorf("a Set refused for its context took effect: %v", err)
 	}
 }
+
+// TestExpireRestart checks that Expire moves an entry's expiry on disk:
+// the new expiry holds after a restart, and the entry is removed when it
+// passes.
+func TestExpireRestart(t *testing.T) {
+	clock := newFakeClock()
+	path := tempPath(t)
+	s := open(t, path, Options{Clock: clock.Now})
+	ctx := t.Context()
+	if err := s.Set(ctx, "k", []byte("value"), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Expire(ctx, "k", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	s = open(t, path, Options{Clock: clock.Now})
+	if v, err := s.Get(ctx, "k"); err != nil || string(v) != "value" {
+		t.Fatalf("after Expire and a restart, a minute on: %q, %v", v, err)
+	}
+	clock.Advance(time.Hour)
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("past the new expiry: %v, want store.ErrNotFound", err)
+	}
+	// The next commit reaps it, through the expiry index Expire moved.
+	if err := s.Set(ctx, "other", nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Expired != 1 || st.Entries != 1 {
+		t.Errorf("after the next commit: %+v, want 1 expired and 1 entry", st)
+	}
+}

@@ -43,8 +43,12 @@
 // returns a [Writer] that sends it to the file a megabyte at a time and
 // makes it visible, whole, at [Writer.Commit]; it is read with
 // [Store.Open], which returns a [Reader] that reads a chunk at a time and
-// holds no transaction between reads. Chunks written by a stream that
-// never committed (because the program died) are deleted by the next New.
+// holds no transaction between reads and can [Reader.Seek] to any offset,
+// reading only the chunks from there on. A Writer reuses one buffer of
+// 1 MiB and a Reader one of 64 KiB, however long the value. Chunks written
+// by a stream that never committed (because the program died) are deleted
+// by the next New. Through [Store.CreateStream], [Store.OpenStream] and
+// [Store.Expire] the store is a [store.Streamer].
 //
 // # Figures
 //

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -144,10 +145,16 @@ func (w *Writer) flush() error {
 	w.appendSums(data)
 	o := &op{kind: opChunks, id: w.id, first: w.sent, value: data}
 	w.sent += chunks(whole)
-	// The op owns data until its commit: start a new buffer.
-	rest := w.buf[whole:]
-	w.buf = append(make([]byte, 0, streamFlush), rest...)
-	return w.s.submit(w.ctx, o)
+	if err := w.s.submit(w.ctx, o); err != nil {
+		// The op may still own data, until a commit the writer no
+		// longer waits for: leave the buffer to it.
+		w.buf = nil
+		return err
+	}
+	// Committed: bbolt has copied data into the file, so the buffer is
+	// the writer's again, and one buffer serves the whole stream.
+	w.buf = w.buf[:copy(w.buf, w.buf[whole:])]
+	return nil
 }
 
 // appendSums adds the sums of the chunks of data, which starts at chunk
@@ -223,8 +230,9 @@ type Reader struct {
 	size  int64
 	sums  []byte
 	next  int64  // next chunk to load
+	skip  int64  // bytes of chunk next to skip once loaded (after Seek)
 	buf   []byte // unread part of the chunk loaded
-	chunk []byte // the chunk loaded
+	chunk []byte // the chunk loaded, chunk next-1; empty after Seek
 	err   error  // sticky: io.EOF, or the error that stopped the reader
 }
 
@@ -316,7 +324,7 @@ func (r *Reader) load() error {
 	if r.err != nil {
 		return r.err
 	}
-	if r.next == chunks(r.size) {
+	if r.next >= chunks(r.size) {
 		r.err = io.EOF
 		return r.err
 	}
@@ -328,8 +336,61 @@ func (r *Reader) load() error {
 		r.err = err
 		return err
 	}
+	r.buf = r.chunk[r.skip:]
 	r.next++
+	r.skip = 0
 	return nil
+}
+
+// Seek sets the offset of the next Read or WriteTo, relative to the start
+// of the value (io.SeekStart), to the offset reached (io.SeekCurrent) or
+// to the end (io.SeekEnd), and returns the new offset. It reads nothing:
+// the chunk at the new offset is read, and checked, by the next Read.
+// Seeking past the end is allowed; reads there return io.EOF. After a
+// read failed (the entry changed or is corrupt) or Close, Seek returns
+// that error.
+func (r *Reader) Seek(offset int64, whence int) (int64, error) {
+	if r.err != nil && r.err != io.EOF {
+		return 0, r.err
+	}
+	var pos int64
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		pos = r.offset()
+	case io.SeekEnd:
+		pos = r.size
+	default:
+		return 0, errors.New("disk: Seek: invalid whence")
+	}
+	if offset > math.MaxInt64-pos {
+		return 0, errors.New("disk: Seek: offset overflows")
+	}
+	pos += offset
+	if pos < 0 {
+		return 0, errors.New("disk: Seek: negative position")
+	}
+	r.err = nil
+	if len(r.chunk) > 0 && pos >= (r.next-1)*chunkSize && pos < (r.next-1)*chunkSize+int64(len(r.chunk)) {
+		// Within the chunk loaded.
+		r.buf = r.chunk[pos-(r.next-1)*chunkSize:]
+		return pos, nil
+	}
+	r.chunk, r.buf = r.chunk[:0], nil
+	if pos >= r.size {
+		r.next, r.skip = chunks(r.size), 0
+	} else {
+		r.next, r.skip = pos/chunkSize, pos%chunkSize
+	}
+	return pos, nil
+}
+
+// offset returns the offset of the next byte a Read returns.
+func (r *Reader) offset() int64 {
+	if len(r.chunk) == 0 {
+		return min(r.next*chunkSize+r.skip, r.size)
+	}
+	return (r.next-1)*chunkSize + int64(len(r.chunk)-len(r.buf))
 }
 
 // loadChunk reads chunk r.next in a read transaction of its own. It
@@ -356,7 +417,6 @@ func (r *Reader) loadChunk() (corrupt bool, err error) {
 		return true, fmt.Errorf("%w: chunk %d of %q", ErrCorrupt, r.next, r.key)
 	}
 	r.chunk = append(r.chunk[:0], c...)
-	r.buf = r.chunk
 	return false, nil
 }
 
@@ -365,6 +425,49 @@ func (r *Reader) Close() error {
 	r.chunk, r.buf = nil, nil
 	if r.err == nil || r.err == io.EOF {
 		r.err = errors.New("disk: read after Close")
+	}
+	return nil
+}
+
+// The store.Streamer methods: the Writer and Reader above, through the
+// interface types of package store.
+var _ store.Streamer = (*Store)(nil)
+
+// CreateStream is [Store.Create], for [store.Streamer].
+func (s *Store) CreateStream(ctx context.Context, key string, ttl time.Duration) (store.StreamWriter, error) {
+	w, err := s.Create(ctx, key, ttl)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// OpenStream is [Store.Open], for [store.Streamer].
+func (s *Store) OpenStream(ctx context.Context, key string) (store.StreamReader, error) {
+	r, err := s.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Expire makes the entry of key expire ttl from now (ttl <= 0: never),
+// without writing its value again, and returns once that is on disk. It
+// returns [store.ErrNotFound] when the key holds no entry, or an expired
+// one. The context is treated as by [Store.Set].
+func (s *Store) Expire(ctx context.Context, key string, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("disk: expire: %w", err)
+	}
+	if len(key) > maxKeyLen {
+		return store.ErrNotFound
+	}
+	o := &op{kind: opExpire, key: strings.Clone(key), expires: expiresAt(s.now().UnixNano(), int64(ttl))}
+	if err := s.submit(ctx, o); err != nil {
+		return err
+	}
+	if o.missing {
+		return store.ErrNotFound
 	}
 	return nil
 }

@@ -54,4 +54,17 @@
 // run during the walk; treat the prefix as plain bytes (no glob or pattern
 // characters); stop when fn returns false; and allow fn to delete the key
 // it is given, which is how purging by prefix uses it.
+//
+// Streamer: when [store.StreamerOf] reports that the store streams values
+// ([store.Streamer]), the Stream tests check that a value written as a
+// stream, in pieces of any size, reads back the same through Get,
+// OpenStream and Seek, and a value written with Set through OpenStream;
+// that a writer closed without a commit, or whose context ended, leaves
+// the key's previous value (or nothing), never part of its own; that a
+// stream is invisible until its commit and then visible whole, also to
+// readers running while several writers stream to the same keys; that a
+// reader whose key is overwritten, deleted or expires goes on with the
+// value it opened or fails, and never returns bytes of another value or
+// ends early; and that Expire moves a value's expiry. The values streamed
+// are a little over 1 MiB at most, and count against LiveBytes.
 package storetest

@@ -57,6 +57,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, o Options) {
 		{"Concurrent", testConcurrent},
 		{"Ranger", testRanger},
 		{"CancelledContext", testCancelledContext},
+		{"StreamRoundTrip", testStreamRoundTrip},
+		{"StreamAbort", testStreamAbort},
+		{"StreamWhole", testStreamWhole},
+		{"StreamReaderChanged", testStreamReaderChanged},
+		{"StreamExpire", testStreamExpire},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,9 @@
 package storetest_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -114,4 +116,66 @@ func TestRunWithoutRangerOrClock(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return plainStore{&mapStore{now: time.Now, entries: map[string]mapEntry{}}}
 	}, storetest.Options{})
+}
+
+// streamMapStore adds store.Streamer to mapStore the plainest way: a
+// writer collects the value and commits it with Set; a reader reads the
+// slice the key held when it was opened.
+type streamMapStore struct{ *mapStore }
+
+type mapWriter struct {
+	s    *mapStore
+	key  string
+	ttl  time.Duration
+	buf  []byte
+	done bool
+}
+
+func (w *mapWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errors.New("mapWriter: done")
+	}
+	w.buf = append(w.buf, p...)
+	return len(p), nil
+}
+
+func (w *mapWriter) Commit() error {
+	if w.done {
+		return errors.New("mapWriter: done")
+	}
+	w.done = true
+	return w.s.Set(context.Background(), w.key, w.buf, w.ttl)
+}
+
+func (w *mapWriter) Close() error { w.done = true; return nil }
+
+type mapReader struct{ *bytes.Reader }
+
+func (mapReader) Close() error { return nil }
+
+func (m streamMapStore) CreateStream(_ context.Context, key string, ttl time.Duration) (store.StreamWriter, error) {
+	return &mapWriter{s: m.mapStore, key: key, ttl: ttl}, nil
+}
+
+func (m streamMapStore) OpenStream(ctx context.Context, key string) (store.StreamReader, error) {
+	v, err := m.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return mapReader{bytes.NewReader(v)}, nil
+}
+
+func (m streamMapStore) Expire(ctx context.Context, key string, ttl time.Duration) error {
+	v, err := m.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	return m.Set(ctx, key, v, ttl)
+}
+
+func TestRunOnStreamMapStore(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return streamMapStore{&mapStore{now: clock.Now, entries: map[string]mapEntry{}}}
+	}, storetest.Options{Advance: clock.Advance})
 }

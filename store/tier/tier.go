@@ -65,7 +65,8 @@ type Options struct {
 }
 
 // Store is a tiered store. It implements store.Store and, when Back does,
-// store.Ranger. It is safe for concurrent use.
+// store.Ranger; and store.Streamer, which works when Back streams values
+// (see [Store.CanStream]). It is safe for concurrent use.
 type Store struct {
 	o      Options
 	prefix []byte // NodeID + 0x00, the start of this node's messages
@@ -239,13 +240,9 @@ func (s *Store) GetLatest(ctx context.Context, key string) ([]byte, error) {
 // the log, not to the caller, when the value is in Front; a value Front
 // refuses (too large for it) is still stored in Back.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	frontTTL := s.o.FrontTTL
-	if ttl > 0 && ttl < frontTTL {
-		frontTTL = ttl
-	}
 	s.changes.Add(1)
 	// Front is best effort: a value too large for it still goes to Back.
-	ferr := s.o.Front.Set(ctx, key, value, frontTTL)
+	ferr := s.o.Front.Set(ctx, key, value, s.frontTTL(ttl))
 	if !s.backUp() {
 		return ferr
 	}
@@ -261,6 +258,15 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	s.announce(bctx, key)
 	return nil
+}
+
+// frontTTL returns the expiry hint for Front's copy of a value stored
+// with ttl: ttl, at most FrontTTL.
+func (s *Store) frontTTL(ttl time.Duration) time.Duration {
+	if ttl > 0 && ttl < s.o.FrontTTL {
+		return ttl
+	}
+	return s.o.FrontTTL
 }
 
 // Delete removes the key from Front and Back and tells the other nodes.

@@ -1,0 +1,582 @@
+package httpcache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/notmod/notmod/store"
+	"github.com/notmod/notmod/store/disk"
+)
+
+// streamEnv is a cache on a disk store, which streams, both reading one
+// clock, with the events the cache reported.
+type streamEnv struct {
+	c     *Cache
+	clock *testClock
+	d     *disk.Store
+
+	mu     sync.Mutex
+	events []Event
+}
+
+// newStreamEnv returns a cache on a fresh disk store. o.Store, o.Now and
+// o.Observe are set here; a zero o.StreamThreshold is 64 KiB.
+func newStreamEnv(t *testing.T, o Options) *streamEnv {
+	t.Helper()
+	env := &streamEnv{clock: newTestClock()}
+	d, err := disk.New(disk.Options{
+		Path:   filepath.Join(t.TempDir(), "cache.db"),
+		Clock:  env.clock.Now,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	env.d = d
+	o.Store, o.Now = d, env.clock.Now
+	o.Observe = func(e Event) {
+		env.mu.Lock()
+		env.events = append(env.events, e)
+		env.mu.Unlock()
+	}
+	if o.StreamThreshold == 0 {
+		o.StreamThreshold = 64 << 10
+	}
+	env.c, err = New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// lost counts the ErrContentLost events.
+func (env *streamEnv) lost() int {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	n := 0
+	for _, e := range env.events {
+		if errors.Is(e.StoreError, ErrContentLost) {
+			n++
+		}
+	}
+	return n
+}
+
+// streams returns the keys of the content streams in the store.
+func (env *streamEnv) streams(t *testing.T) []string {
+	t.Helper()
+	var keys []string
+	if err := env.d.Keys(t.Context(), "", func(k string) bool {
+		if strings.Contains(k, streamKeySep) {
+			keys = append(keys, k)
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// stored returns the entry stored under the primary key of target.
+func (env *streamEnv) stored(t *testing.T, target string) (entry, []byte, bool) {
+	t.Helper()
+	raw, err := env.d.Get(t.Context(), "1 http://example.com"+target)
+	if errors.Is(err, store.ErrNotFound) {
+		return entry{}, nil, false
+	}
+	var e entry
+	if err != nil || decodeEntry(raw, &e) != nil {
+		t.Fatalf("the entry of %s: %v", target, err)
+	}
+	return e, raw, true
+}
+
+// bigContent returns n bytes that differ from one seed to another.
+func bigContent(n int, seed uint64) []byte {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+// origin200 returns a function that builds a 200 with content and the
+// fields given; length -1 makes its length undeclared.
+func origin200(content []byte, length int64, fields ...string) func(out *http.Request) *http.Response {
+	return func(out *http.Request) *http.Response {
+		h := header(fields...)
+		r := newResponse(out, http.StatusOK, h, "")
+		r.Body = io.NopCloser(bytes.NewReader(content))
+		r.ContentLength = length
+		return r
+	}
+}
+
+// serveStreamed looks req up, expects a hit on streamed content and
+// returns the content read from the store.
+func serveStreamed(t *testing.T, c *Cache, req *http.Request) (*Lookup, []byte) {
+	t.Helper()
+	l := c.Lookup(req)
+	if l.Decision != Serve {
+		t.Fatalf("Lookup = %v (%s), want serve", l.Decision, l.AppendCacheStatus(nil))
+	}
+	if !l.Streamed() {
+		t.Fatal("the stored content is not a stream")
+	}
+	code, body := l.Reply()
+	if code != http.StatusOK || len(body) != 0 {
+		t.Fatalf("Reply = %d with %d bytes, want 200 and no slice", code, len(body))
+	}
+	r := l.Content()
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("reading the content: %v", err)
+	}
+	if want := strconv.Itoa(len(got)); l.ContentLength()[0] != want || int64(l.BodyLength()) != r.Size() {
+		t.Fatalf("ContentLength %q, BodyLength %d; read %s bytes", l.ContentLength(), l.BodyLength(), want)
+	}
+	return l, got
+}
+
+// TestStreamStored checks that content past the threshold is stored as a
+// stream of its own, its entry naming it, and served from it; and that
+// content up to the threshold is stored whole (RFC 9111 §3).
+func TestStreamStored(t *testing.T) {
+	const threshold = 64 << 10
+	cases := map[string]struct {
+		size     int
+		declared bool
+		streamed bool
+	}{
+		"declared length past the threshold":   {300 << 10, true, true},
+		"undeclared length past the threshold": {300 << 10, false, true},
+		"exactly the threshold":                {threshold, true, false},
+		"undeclared, under the threshold":      {1000, false, false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			env := newStreamEnv(t, Options{StreamThreshold: threshold})
+			content := bigContent(tc.size, 1)
+			length := int64(-1)
+			if tc.declared {
+				length = int64(len(content))
+			}
+			fields := []string{"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0)}
+			resp, got, status := exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, length, fields...))
+			if resp.StatusCode != 200 || !bytes.Equal([]byte(got), content) {
+				t.Fatalf("the client got %d and %d bytes, want 200 and %d", resp.StatusCode, len(got), len(content))
+			}
+			if tc.declared && !strings.Contains(status, "; stored") {
+				t.Errorf("Cache-Status %q, want stored", status)
+			}
+			e, raw, ok := env.stored(t, "/big")
+			if !ok {
+				t.Fatal("nothing stored")
+			}
+			streams := env.streams(t)
+			if !tc.streamed {
+				if e.flags&flagStream != 0 || len(streams) != 0 || !bytes.Equal(e.body, content) {
+					t.Fatalf("stored as a stream (%d streams), want whole", len(streams))
+				}
+				return
+			}
+			// The entry holds a reference, not the content; the stream
+			// holds the content.
+			if e.flags&flagStream == 0 || len(raw) > 4096 || e.size != int64(len(content)) {
+				t.Fatalf("entry of %d bytes, flags %b, size %d: not a reference to a stream", len(raw), e.flags, e.size)
+			}
+			if len(streams) != 1 || streams[0] != e.stream || !strings.HasPrefix(e.stream, "1 http://example.com/big"+streamKeySep) {
+				t.Fatalf("streams %q, entry names %q", streams, e.stream)
+			}
+			r, err := env.d.Open(t.Context(), e.stream)
+			if err != nil || r.Size() != int64(len(content)) {
+				t.Fatalf("the stream: %v", err)
+			}
+			r.Close()
+			l, served := serveStreamed(t, env.c, newRequest(http.MethodGet, "/big"))
+			defer l.Release()
+			if !bytes.Equal(served, content) {
+				t.Fatalf("served %d bytes that differ from the %d stored", len(served), len(content))
+			}
+			// HEAD: the same length, and Response without a body.
+			h := env.c.Lookup(newRequest(http.MethodHead, "/big"))
+			defer h.Release()
+			if h.Decision != Serve || !h.Streamed() || h.ContentLength()[0] != strconv.Itoa(len(content)) {
+				t.Fatalf("HEAD: %v, Content-Length %q", h.Decision, h.ContentLength())
+			}
+		})
+	}
+}
+
+// brokenBody yields content, then fails, as an origin connection cut
+// midway does.
+type brokenBody struct {
+	r   io.Reader
+	err error
+}
+
+func (b *brokenBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		return n, b.err
+	}
+	return n, err
+}
+
+func (b *brokenBody) Close() error { return nil }
+
+// TestStreamIncomplete checks that streamed content that does not arrive
+// whole is never stored, and leaves no stream behind (RFC 9111 §3.3).
+func TestStreamIncomplete(t *testing.T) {
+	content := bigContent(500<<10, 2)
+	fields := []string{"Cache-Control", "max-age=60", "Date", httpDate(t0)}
+	cases := map[string]struct {
+		resp     func(out *http.Request) *http.Response
+		readPart bool // the client reads part and goes away
+	}{
+		// §3.3: fewer bytes than Content-Length.
+		"short of Content-Length": {resp: func(out *http.Request) *http.Response {
+			r := origin200(content[:300<<10], int64(len(content)), fields...)(out)
+			return r
+		}},
+		// The origin's connection fails midway.
+		"read error": {resp: func(out *http.Request) *http.Response {
+			r := origin200(nil, -1, fields...)(out)
+			r.Body = &brokenBody{bytes.NewReader(content[:300<<10]), io.ErrUnexpectedEOF}
+			return r
+		}},
+		// The client goes away midway.
+		"client gone": {resp: origin200(content, int64(len(content)), fields...), readPart: true},
+		// Larger than MaxObjectSize, found out while streaming.
+		"too large": {resp: origin200(bigContent(2<<20, 3), -1, fields...)},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			env := newStreamEnv(t, Options{MaxObjectSize: 1 << 20})
+			req := newRequest(http.MethodGet, "/big")
+			l := env.c.Lookup(req)
+			out := req.Clone(req.Context())
+			l.Outbound(out.Header)
+			got, err := l.Receive(tc.resp(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.readPart {
+				_, _ = io.CopyN(io.Discard, got.Body, 200<<10)
+			} else {
+				_, _ = io.Copy(io.Discard, got.Body)
+			}
+			got.Body.Close()
+			l.Release()
+			if _, _, ok := env.stored(t, "/big"); ok {
+				t.Error("an incomplete response was stored")
+			}
+			if s := env.streams(t); len(s) != 0 {
+				t.Errorf("streams left behind: %q", s)
+			}
+			if n := env.d.Len(); n != 0 {
+				t.Errorf("%d entries in the store, want none", n)
+			}
+			if l := env.c.Lookup(newRequest(http.MethodGet, "/big")); l.Decision != Forward {
+				t.Errorf("the next request: %v, want forward", l.Decision)
+			}
+		})
+	}
+}
+
+// TestStreamRevalidated checks that a 304 for a response whose content is
+// a stream updates the entry, keeps the stream and moves its expiry with
+// the entry's (RFC 9111 §4.3.4, §3.2).
+func TestStreamRevalidated(t *testing.T) {
+	env := newStreamEnv(t, Options{KeepStale: time.Minute})
+	content := bigContent(200<<10, 4)
+	req := func() *http.Request { return newRequest(http.MethodGet, "/big") }
+	exchange(t, env.c, req(), origin200(content, int64(len(content)),
+		"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0), "X-Version", "1"))
+	before, _, _ := env.stored(t, "/big")
+	stream := before.stream
+
+	// Stale, then validated: the store's expiry of the first write (60 s
+	// of freshness and a minute kept stale) is long past by the end.
+	for round := 1; round <= 3; round++ {
+		env.clock.Advance(100 * time.Second)
+		now := env.c.Now()
+		resp, got, status := exchange(t, env.c, req(), func(out *http.Request) *http.Response {
+			if out.Header.Get("If-None-Match") != `"v1"` {
+				t.Fatalf("validation request If-None-Match %q", out.Header.Get("If-None-Match"))
+			}
+			return newResponse(out, http.StatusNotModified, header(
+				"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(now), "X-Version", strconv.Itoa(round+1)), "")
+		})
+		if resp.StatusCode != 200 || !bytes.Equal([]byte(got), content) {
+			t.Fatalf("round %d: the client got %d and %d bytes", round, resp.StatusCode, len(got))
+		}
+		if !strings.Contains(status, "fwd=stale") || !strings.Contains(status, "fwd-status=304") {
+			t.Fatalf("round %d: Cache-Status %q", round, status)
+		}
+		e, _, ok := env.stored(t, "/big")
+		if !ok || e.stream != stream {
+			t.Fatalf("round %d: entry stored %v, stream %q; want the stream %q kept", round, ok, e.stream, stream)
+		}
+		l, served := serveStreamed(t, env.c, req())
+		var version string
+		l.Fields(200, func(name, value string) bool {
+			if name == "X-Version" {
+				version = value
+			}
+			return true
+		})
+		l.Release()
+		if version != strconv.Itoa(round+1) || !bytes.Equal(served, content) {
+			t.Fatalf("round %d: served X-Version %q and %d bytes", round, version, len(served))
+		}
+	}
+	if s := env.streams(t); len(s) != 1 {
+		t.Errorf("streams %q, want the one", s)
+	}
+	if n := env.lost(); n != 0 {
+		t.Errorf("%d contents reported lost", n)
+	}
+}
+
+// TestStreamLost checks that a response whose content stream is missing
+// or not of its recorded length is never served: it is a miss, and is
+// dropped and reported.
+func TestStreamLost(t *testing.T) {
+	cases := map[string]func(t *testing.T, env *streamEnv, stream string){
+		"missing": func(t *testing.T, env *streamEnv, stream string) {
+			if err := env.d.Delete(t.Context(), stream); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"another length": func(t *testing.T, env *streamEnv, stream string) {
+			if err := env.d.Set(t.Context(), stream, []byte("short"), 0); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for name, damage := range cases {
+		t.Run(name, func(t *testing.T) {
+			env := newStreamEnv(t, Options{})
+			content := bigContent(200<<10, 5)
+			exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)),
+				"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0)))
+			e, _, _ := env.stored(t, "/big")
+			damage(t, env, e.stream)
+			l := env.c.Lookup(newRequest(http.MethodGet, "/big"))
+			if l.Decision != Forward || l.Status.Fwd != FwdMiss || l.HadStored() {
+				t.Fatalf("Lookup = %v, fwd %v, had stored %v; want a forwarded miss", l.Decision, l.Status.Fwd, l.HadStored())
+			}
+			out := l.Request().Clone(context.Background())
+			l.Outbound(out.Header)
+			if out.Header.Get("If-None-Match") != "" {
+				t.Errorf("a response without content was validated: If-None-Match %q", out.Header.Get("If-None-Match"))
+			}
+			l.Release()
+			if _, _, ok := env.stored(t, "/big"); ok {
+				t.Error("the entry of lost content was kept")
+			}
+			if s := env.streams(t); len(s) != 0 {
+				t.Errorf("streams left: %q", s)
+			}
+			if n := env.lost(); n != 1 {
+				t.Errorf("%d contents reported lost, want 1", n)
+			}
+		})
+	}
+}
+
+// TestStreamRemoved checks that every way a stored response goes takes
+// its content stream with it: invalidation by an unsafe method (RFC 9111
+// §4.4), purges, replacement by a new response; and that a soft purge
+// keeps it.
+func TestStreamRemoved(t *testing.T) {
+	content := bigContent(150<<10, 6)
+	cases := map[string]struct {
+		remove func(t *testing.T, c *Cache)
+		kept   bool
+	}{
+		"unsafe method": {remove: func(t *testing.T, c *Cache) {
+			exchange(t, c, newRequest(http.MethodPost, "/big"), func(out *http.Request) *http.Response {
+				return newResponse(out, http.StatusNoContent, nil, "")
+			})
+		}},
+		"purge": {remove: func(t *testing.T, c *Cache) {
+			if n, err := c.PurgeURL(t.Context(), mustURL("http://example.com/big"), HardPurge); n != 1 || err != nil {
+				t.Fatalf("PurgeURL = %d, %v", n, err)
+			}
+		}},
+		"purge prefix": {remove: func(t *testing.T, c *Cache) {
+			if n, err := c.PurgePrefix(t.Context(), mustURL("http://example.com/"), "/b", HardPurge); n != 1 || err != nil {
+				t.Fatalf("PurgePrefix = %d, %v", n, err)
+			}
+		}},
+		"purge tag": {remove: func(t *testing.T, c *Cache) {
+			if n, err := c.PurgeTag(t.Context(), "big", HardPurge); n != 1 || err != nil {
+				t.Fatalf("PurgeTag = %d, %v", n, err)
+			}
+		}},
+		"replaced": {remove: func(t *testing.T, c *Cache) {
+			l := c.Lookup(newRequest(http.MethodGet, "/big", "Cache-Control", "no-cache"))
+			l.Release()
+			exchange(t, c, newRequest(http.MethodGet, "/big", "Cache-Control", "no-cache"),
+				origin200(bigContent(150<<10, 7), 150<<10, "Cache-Control", "max-age=60", "Date", httpDate(c.Now())))
+		}},
+		// §3: a response that may not be stored replaces the stored one.
+		"replaced by no-store": {remove: func(t *testing.T, c *Cache) {
+			exchange(t, c, newRequest(http.MethodGet, "/big", "Cache-Control", "no-cache"),
+				origin200([]byte("new"), 3, "Cache-Control", "no-store"))
+		}},
+		"soft purge": {kept: true, remove: func(t *testing.T, c *Cache) {
+			if n, err := c.PurgeURL(t.Context(), mustURL("http://example.com/big"), SoftPurge); n != 1 || err != nil {
+				t.Fatalf("PurgeURL soft = %d, %v", n, err)
+			}
+		}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			env := newStreamEnv(t, Options{})
+			exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)),
+				"Cache-Control", "max-age=60", "Etag", `"v1"`, "Surrogate-Key", "big", "Date", httpDate(t0)))
+			before, _, _ := env.stored(t, "/big")
+			tc.remove(t, env.c)
+			streams := env.streams(t)
+			after, _, ok := env.stored(t, "/big")
+			switch {
+			case tc.kept:
+				if !ok || len(streams) != 1 || streams[0] != before.stream || after.lifetime != 0 {
+					t.Fatalf("after a soft purge: stored %v, streams %q", ok, streams)
+				}
+			case name == "replaced":
+				if !ok || len(streams) != 1 || streams[0] == before.stream || after.stream != streams[0] {
+					t.Fatalf("after a replacement: streams %q, old %q, new entry names %q", streams, before.stream, after.stream)
+				}
+			default:
+				if ok || len(streams) != 0 {
+					t.Fatalf("after %s: entry stored %v, streams %q", name, ok, streams)
+				}
+			}
+			if n := env.lost(); n != 0 {
+				t.Errorf("%d contents reported lost", n)
+			}
+		})
+	}
+}
+
+// TestStreamVariantsRemoved checks that purging a URL removes the
+// streamed content of each of its variants (RFC 9111 §4.1).
+func TestStreamVariantsRemoved(t *testing.T) {
+	env := newStreamEnv(t, Options{})
+	for i, lang := range []string{"en", "fr"} {
+		content := bigContent(100<<10, uint64(10+i))
+		exchange(t, env.c, newRequest(http.MethodGet, "/v", "Accept-Language", lang), origin200(content, int64(len(content)),
+			"Cache-Control", "max-age=60", "Vary", "Accept-Language", "Date", httpDate(t0)))
+		l, got := serveStreamed(t, env.c, newRequest(http.MethodGet, "/v", "Accept-Language", lang))
+		l.Release()
+		if !bytes.Equal(got, content) {
+			t.Fatalf("variant %s: served other content", lang)
+		}
+	}
+	if s := env.streams(t); len(s) != 2 {
+		t.Fatalf("streams %q, want one per variant", s)
+	}
+	if n, err := env.c.PurgeURL(t.Context(), mustURL("http://example.com/v"), HardPurge); n != 2 || err != nil {
+		t.Fatalf("PurgeURL = %d, %v", n, err)
+	}
+	if s := env.streams(t); len(s) != 0 {
+		t.Fatalf("streams left after the purge: %q", s)
+	}
+	if n := env.d.Len(); n != 0 {
+		t.Errorf("%d entries left", n)
+	}
+}
+
+// TestStreamStale checks that a response with streamed content is served
+// stale from its stream when the origin fails (RFC 9111 §4.2.4, RFC 5861
+// §4), and that Response, as the private cache uses it, reads it too.
+func TestStreamStale(t *testing.T) {
+	env := newStreamEnv(t, Options{})
+	content := bigContent(200<<10, 8)
+	exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)),
+		"Cache-Control", "max-age=60, stale-if-error=600", "Etag", `"v1"`, "Date", httpDate(t0)))
+
+	l := env.c.Lookup(newRequest(http.MethodGet, "/big"))
+	resp := l.Response()
+	l.Release() // the response's body outlives the Lookup
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(got, content) || resp.ContentLength != int64(len(content)) {
+		t.Fatalf("Response: %d bytes (Content-Length %d), %v", len(got), resp.ContentLength, err)
+	}
+
+	env.clock.Advance(2 * time.Minute)
+	for name, fail := range map[string]func(l *Lookup) (*http.Response, bool){
+		"unreachable": func(l *Lookup) (*http.Response, bool) { return l.Fail(errors.New("connection refused")) },
+		"5xx": func(l *Lookup) (*http.Response, bool) {
+			r, err := l.Receive(newResponse(l.Request(), http.StatusBadGateway, nil, "bad"))
+			return r, err == nil && r.StatusCode == 200
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			l := env.c.Lookup(newRequest(http.MethodGet, "/big"))
+			defer l.Release()
+			if l.Decision != Forward {
+				t.Fatalf("Lookup = %v", l.Decision)
+			}
+			resp, ok := fail(l)
+			if !ok {
+				t.Fatal("not served stale")
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || !bytes.Equal(got, content) {
+				t.Fatalf("stale response: %d bytes, %v", len(got), err)
+			}
+		})
+	}
+}
+
+// TestStreamWriteFails checks that a stream the store refuses midway (a
+// disk store too small for it) is not stored, while the client still gets
+// the whole response.
+func TestStreamWriteFails(t *testing.T) {
+	clock := newTestClock()
+	d, err := disk.New(disk.Options{Path: filepath.Join(t.TempDir(), "small.db"), MaxBytes: 256 << 10, Clock: clock.Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var errs []error
+	c := Must(Options{Store: d, Now: clock.Now, StreamThreshold: 64 << 10, Observe: func(e Event) {
+		if e.StoreError != nil {
+			errs = append(errs, e.StoreError)
+		}
+	}})
+	content := bigContent(600<<10, 9)
+	_, got, status := exchange(t, c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)), "Cache-Control", "max-age=60"))
+	if !bytes.Equal([]byte(got), content) {
+		t.Fatalf("the client got %d bytes of %d", len(got), len(content))
+	}
+	if l := c.Lookup(newRequest(http.MethodGet, "/big")); l.Decision != Forward {
+		t.Fatalf("after a refused stream (%s): %v, want forward", status, l.Decision)
+	}
+	if len(errs) == 0 || !errors.Is(errs[0], store.ErrTooLarge) {
+		t.Errorf("store errors reported: %v, want one wrapping store.ErrTooLarge", errs)
+	}
+	if d.Len() != 0 {
+		t.Errorf("%d entries left in the store", d.Len())
+	}
+}

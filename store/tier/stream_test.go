@@ -1,0 +1,141 @@
+package tier
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/notmod/notmod/store"
+	"github.com/notmod/notmod/store/disk"
+	"github.com/notmod/notmod/store/memory"
+	"github.com/notmod/notmod/store/storetest"
+)
+
+// openDisk opens a disk store in the test's directory.
+func openDisk(t *testing.T, now func() time.Time) *disk.Store {
+	t.Helper()
+	d, err := disk.New(disk.Options{Path: filepath.Join(t.TempDir(), "back.db"), Clock: now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+// TestConformanceDiskBack runs the suite, streaming cases included, on a
+// memory tier in front of a disk store, as notmod serve -store disk runs.
+func TestConformanceDiskBack(t *testing.T) {
+	c := &clock{}
+	c.nanos.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := New(Options{
+			Front:    memory.Must(memory.Options{Clock: c.Now}),
+			Back:     openDisk(t, c.Now),
+			FrontTTL: time.Hour,
+			Now:      c.Now,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.CanStream() {
+			t.Fatal("a tier in front of a disk store cannot stream")
+		}
+		return s
+	}, storetest.Options{Advance: c.Advance})
+}
+
+// TestStreamFleet checks that a streamed value goes to the back store
+// only, and that its commit is announced like a Set: the other node's
+// copy of the key is dropped.
+func TestStreamFleet(t *testing.T) {
+	ctx := context.Background()
+	back := openDisk(t, nil)
+	bus := &LocalBus{}
+	a, frontA := node(t, back, bus, "a")
+	b, frontB := node(t, back, bus, "b")
+	waitSubscribers(t, bus, 2)
+
+	if err := a.Set(ctx, "k", []byte("v1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := b.Get(ctx, "k"); err != nil || string(v) != "v1" {
+		t.Fatalf("b.Get = %q, %v", v, err)
+	}
+	value := bytes.Repeat([]byte("streamed "), 300_000)
+	w, err := a.CreateStream(ctx, "k", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := io.Copy(w, bytes.NewReader(value)); err != nil {
+		t.Fatal(err)
+	}
+	// Until the commit, both nodes still see the old value.
+	if v, _ := b.Get(ctx, "k"); string(v) != "v1" {
+		t.Fatalf("b.Get before the commit = %q", v)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]store.Store{"front a": frontA, "front b": frontB} {
+		if _, err := f.Get(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s holds k after the stream's commit: %v", name, err)
+		}
+	}
+	r, err := b.OpenStream(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.Equal(got, value) {
+		t.Fatalf("b reads %d bytes, %v; want the %d streamed", len(got), err, len(value))
+	}
+	if _, err := frontB.Get(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("reading the stream copied it into b's front: %v", err)
+	}
+	if err := b.Expire(ctx, "k", time.Minute); err != nil {
+		t.Fatalf("Expire: %v", err)
+	}
+	// A delete through b removes the streamed value from the back.
+	if err := b.Delete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.OpenStream(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a.OpenStream after b.Delete: %v", err)
+	}
+}
+
+// TestStreamUnsupported checks that a tier whose back store cannot
+// stream says so, and that the cache can tell.
+func TestStreamUnsupported(t *testing.T) {
+	s, err := New(Options{Front: memory.Must(memory.Options{}), Back: memory.Must(memory.Options{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CanStream() {
+		t.Error("CanStream with a memory back store")
+	}
+	if _, ok := store.StreamerOf(s); ok {
+		t.Error("store.StreamerOf reports a tier over memory as a Streamer")
+	}
+	if _, err := s.CreateStream(t.Context(), "k", 0); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("CreateStream = %v, want errors.ErrUnsupported", err)
+	}
+	// Reading a Set value as a stream still works.
+	if err := s.Set(t.Context(), "k", []byte("whole"), 0); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.OpenStream(t.Context(), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := io.ReadAll(r); string(got) != "whole" {
+		t.Errorf("OpenStream read %q", got)
+	}
+}
