@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/notmod/notmod/httpcache"
+	"github.com/notmod/notmod/proxy"
 	"github.com/valyala/fasthttp"
 )
 
@@ -20,10 +21,10 @@ import (
 // looked up), to the proxy, as net/http would: with a request of its own
 // and a ResponseWriter. The proxy runs in a goroutine of its own; once it
 // has written the response's head, fasthttp sends it, with the content
-// the proxy wrote if it finished within DefaultBufferedBody bytes, or
+// the proxy wrote if it finished within responseBuffer bytes, or
 // else streaming the content from it as it writes (and no faster than the
 // client reads: the pipe between them holds nothing).
-func (s *Server) forward(ctx *fasthttp.RequestCtx, l *httpcache.Lookup) {
+func (s *Server) forward(ctx *fasthttp.RequestCtx, p *proxy.Proxy, l *httpcache.Lookup) {
 	rctx, cancel := context.WithCancel(context.Background())
 	r, body, err := owned(ctx, rctx, s.opts.BufferedBody)
 	if err != nil {
@@ -38,7 +39,7 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, l *httpcache.Lookup) {
 		l.Rebind(r)
 	}
 	w := &responseWriter{header: make(http.Header), ready: make(chan struct{})}
-	go s.run(w, r, l)
+	go s.run(p, w, r, l)
 	<-w.ready
 
 	if w.conns != nil {
@@ -91,7 +92,7 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, l *httpcache.Lookup) {
 
 // run runs the proxy for r and l and settles w when it returns or panics
 // (ReverseProxy aborts with http.ErrAbortHandler when a body copy fails).
-func (s *Server) run(w *responseWriter, r *http.Request, l *httpcache.Lookup) {
+func (s *Server) run(p *proxy.Proxy, w *responseWriter, r *http.Request, l *httpcache.Lookup) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler { //nolint:errorlint // a sentinel value, as net/http compares it
@@ -103,9 +104,9 @@ func (s *Server) run(w *responseWriter, r *http.Request, l *httpcache.Lookup) {
 		w.finish()
 	}()
 	if l == nil {
-		s.proxy.ServeHTTP(w, r)
+		p.ServeHTTP(w, r)
 	} else {
-		s.proxy.ServeLookup(w, r, l)
+		p.ServeLookup(w, r, l)
 	}
 }
 
@@ -173,6 +174,13 @@ func (s *Server) writeHead(ctx *fasthttp.RequestCtx, w *responseWriter) int {
 	return size
 }
 
+// responseBuffer is how much of a forwarded response is collected before
+// its head is sent: a response that fits is sent with its length in one
+// write; past it, the content streams. Kept small, as net/http's own
+// buffer is, so that an origin that sends a part and waits (for the
+// client, or for time) is not held back behind it.
+const responseBuffer = 64 << 10
+
 // bodyAllowed reports whether a response with code has content (RFC 9110
 // §6.4.1).
 func bodyAllowed(code int) bool {
@@ -189,7 +197,7 @@ func appendStatusLine(dst []byte, code int) []byte {
 }
 
 // responseWriter is the http.ResponseWriter the proxy writes to. It holds
-// the content until it passes DefaultBufferedBody bytes or is flushed,
+// the content until it passes responseBuffer bytes or is flushed,
 // then streams it through a pipe.
 type responseWriter struct {
 	header http.Header
@@ -227,7 +235,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.streaming {
-		if len(w.buf)+len(p) <= DefaultBufferedBody {
+		if len(w.buf)+len(p) <= responseBuffer {
 			w.buf = append(w.buf, p...)
 			return len(p), nil
 		}

@@ -85,8 +85,7 @@ type Options struct {
 // Server is the fast front end: a fasthttp server whose handler answers
 // hits itself and hands everything else to a proxy.Proxy.
 type Server struct {
-	proxy *proxy.Proxy
-	cache *httpcache.Cache
+	proxy atomic.Pointer[proxy.Proxy]
 	opts  Options
 	srv   *fasthttp.Server
 	views sync.Pool
@@ -180,7 +179,8 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{proxy: o.Proxy, cache: o.Proxy.Cache(), opts: o}
+	s := &Server{opts: o}
+	s.proxy.Store(o.Proxy)
 	var h fasthttp.RequestHandler = s.handle
 	if o.Wrap != nil {
 		h = o.Wrap(h)
@@ -220,6 +220,15 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.srv.Serve(ln)
 }
 
+// SetProxy makes p answer the requests that arrive from now on, with its
+// cache, as on a configuration reload; requests in progress finish with
+// the proxy they started with.
+func (s *Server) SetProxy(p *proxy.Proxy) {
+	if p != nil {
+		s.proxy.Store(p)
+	}
+}
+
 // Shutdown stops accepting connections, closes idle ones, and waits for
 // the requests being served to finish, or for ctx to be done.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -235,18 +244,19 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.refuse(ctx, refuse)
 		return
 	}
+	p := s.proxy.Load()
 	if !originForm {
-		s.forward(ctx, nil)
+		s.forward(ctx, p, nil)
 		return
 	}
-	l := s.cache.Lookup(&v.req)
+	l := p.Cache().Lookup(&v.req)
 	// Content kept as a stream (the disk store's large entries) and
 	// Range requests are the proxy's to send.
 	if l.Decision == httpcache.Serve && !v.ranged && !l.Streamed() && s.serveStored(ctx, l) {
 		l.Release()
 		return
 	}
-	s.forward(ctx, l)
+	s.forward(ctx, p, l)
 }
 
 func (s *Server) view() *view {

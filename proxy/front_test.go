@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,9 @@ import (
 // frontEnd is a front end listening on loopback.
 type frontEnd struct {
 	URL string
+	// set makes p answer the requests that arrive from now on (a cache
+	// restarted behind the same front end).
+	set func(p *proxy.Proxy)
 }
 
 // frontName returns the front end the tests run through.
@@ -42,16 +46,16 @@ func frontName(t testing.TB) string {
 func startFront(t *testing.T, p *proxy.Proxy, arrived func(header func(string) string)) *frontEnd {
 	t.Helper()
 	if frontName(t) == "net" {
-		var h http.Handler = p
-		if arrived != nil {
-			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var cur atomic.Pointer[proxy.Proxy]
+		cur.Store(p)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if arrived != nil {
 				arrived(r.Header.Get)
-				p.ServeHTTP(w, r)
-			})
-		}
-		srv := httptest.NewServer(h)
+			}
+			cur.Load().ServeHTTP(w, r)
+		}))
 		t.Cleanup(srv.Close)
-		return &frontEnd{URL: srv.URL}
+		return &frontEnd{URL: srv.URL, set: cur.Store}
 	}
 	o := fastproxy.Options{Proxy: p}
 	if arrived != nil {
@@ -82,5 +86,5 @@ func startFront(t *testing.T, p *proxy.Proxy, arrived func(header func(string) s
 			t.Errorf("fast front end: %v", err)
 		}
 	})
-	return &frontEnd{URL: "http://" + ln.Addr().String()}
+	return &frontEnd{URL: "http://" + ln.Addr().String(), set: s.SetProxy}
 }

@@ -41,11 +41,10 @@ type diskEnv struct {
 	clock  *testClock
 	path   string
 	origin *httptest.Server
-	front  *httptest.Server
+	front  *frontEnd
 	client *http.Client
 
 	originCount atomic.Int64
-	handler     atomic.Pointer[http.Handler]
 
 	// The running cache; replaced by restart.
 	cache *httpcache.Cache
@@ -70,10 +69,6 @@ func newDiskEnv(t *testing.T, origin http.HandlerFunc) *diskEnv {
 		origin(w, r)
 	}))
 	t.Cleanup(e.origin.Close)
-	e.front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		(*e.handler.Load()).ServeHTTP(w, r)
-	}))
-	t.Cleanup(e.front.Close)
 	tr := &http.Transport{DisableCompression: true}
 	t.Cleanup(tr.CloseIdleConnections)
 	e.client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
@@ -115,8 +110,11 @@ func (e *diskEnv) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var h http.Handler = p
-	e.handler.Store(&h)
+	if e.front == nil {
+		e.front = startFront(t, p, nil)
+	} else {
+		e.front.set(p)
+	}
 }
 
 // restart stops the cache, lets damage change the file while it is
