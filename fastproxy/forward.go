@@ -46,8 +46,12 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, p *proxy.Proxy, l *httpcache.
 		// A protocol switch (RFC 9110 §7.8, §15.2.2): the connection is
 		// the proxy's until it closes it; nothing more is read from it
 		// as HTTP.
+		tc, _ := ctx.Conn().(*timedConn)
 		ctx.HijackSetNoResponse(true)
 		ctx.Hijack(func(c net.Conn) {
+			if tc != nil {
+				tc.release()
+			}
 			hc := &hijackedConn{Conn: c, closed: make(chan struct{})}
 			w.conns <- hc
 			<-hc.closed
@@ -81,8 +85,6 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, p *proxy.Proxy, l *httpcache.
 	ctx.Response.SetBodyStream(&streamBody{
 		prefix: w.buf,
 		pr:     w.pr,
-		conn:   ctx.Conn(),
-		d:      positive(s.opts.WriteTimeout),
 		done: func() {
 			body.cut()
 			cancel()
@@ -322,14 +324,10 @@ func (w *responseWriter) abort() {
 }
 
 // streamBody is the content fasthttp reads from the proxy, the buffered
-// part first. Each read that returns data gives the connection another
-// write timeout: a slow client may take as long as it needs, a client
-// that stops reading does not hold the response forever.
+// part first.
 type streamBody struct {
 	prefix []byte
 	pr     *io.PipeReader
-	conn   net.Conn
-	d      time.Duration
 	done   func()
 	closed atomic.Bool
 }
@@ -340,11 +338,7 @@ func (b *streamBody) Read(p []byte) (int, error) {
 		b.prefix = b.prefix[n:]
 		return n, nil
 	}
-	n, err := b.pr.Read(p)
-	if n > 0 && b.d > 0 && b.conn != nil {
-		_ = b.conn.SetWriteDeadline(time.Now().Add(b.d))
-	}
-	return n, err
+	return b.pr.Read(p)
 }
 
 // Close is called by fasthttp when the body has been sent or could not

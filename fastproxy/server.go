@@ -41,7 +41,6 @@ import (
 const (
 	DefaultReadTimeout    = 60 * time.Second
 	DefaultWriteTimeout   = 60 * time.Second
-	DefaultIdleTimeout    = 120 * time.Second
 	DefaultMaxHeaderBytes = 32 << 10
 	DefaultBufferedBody   = 1 << 20
 )
@@ -52,14 +51,17 @@ type Options struct {
 	// cache it holds. Required.
 	Proxy *proxy.Proxy
 
-	// ReadTimeout bounds reading a request's head, and a request body
-	// of at most BufferedBody bytes, from its first byte; WriteTimeout,
-	// writing a response, or for a streamed body, each write of it;
-	// IdleTimeout, how long a kept-alive connection waits for its next
-	// request. Zero means the defaults above; negative means none.
+	// ReadTimeout bounds the time from the end of a response (or the
+	// connection's start) to having read the next request's head and
+	// the part of its body read before it is handled: the idle keep-alive
+	// wait and the read together, so that a client trickling its request
+	// a byte at a time gets no longer than an idle one. WriteTimeout
+	// bounds each write to the client, so a client that stops reading is
+	// dropped while one that reads slowly may take as long as it reads.
+	// Both hold to within a second (see timedConn). Zero means the
+	// defaults above; negative means none.
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
-	IdleTimeout  time.Duration
 
 	// MaxHeaderBytes bounds a request's head (request line and fields);
 	// a larger one is answered 431. Zero means DefaultMaxHeaderBytes.
@@ -167,9 +169,6 @@ func New(o Options) (*Server, error) {
 	if o.WriteTimeout == 0 {
 		o.WriteTimeout = DefaultWriteTimeout
 	}
-	if o.IdleTimeout == 0 {
-		o.IdleTimeout = DefaultIdleTimeout
-	}
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
@@ -191,9 +190,8 @@ func New(o Options) (*Server, error) {
 		Name:                          "",
 		Concurrency:                   o.MaxConns,
 		ReadBufferSize:                o.MaxHeaderBytes,
-		ReadTimeout:                   positive(o.ReadTimeout),
-		WriteTimeout:                  positive(o.WriteTimeout),
-		IdleTimeout:                   positive(o.IdleTimeout),
+		// No ReadTimeout, WriteTimeout, IdleTimeout: the listener's
+		// connections keep them (timedConn).
 		MaxRequestBodySize:            o.BufferedBody,
 		StreamRequestBody:             true,
 		DisablePreParseMultipartForm:  true,
@@ -217,7 +215,7 @@ func positive(d time.Duration) time.Duration {
 
 // Serve accepts connections on ln until Shutdown is called or ln fails.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.srv.Serve(ln)
+	return s.srv.Serve(&timedListener{Listener: ln, read: positive(s.opts.ReadTimeout), write: positive(s.opts.WriteTimeout)})
 }
 
 // SetProxy makes p answer the requests that arrive from now on, with its
