@@ -25,6 +25,7 @@ type Sizer interface {
 type Metrics struct {
 	reg          *prometheus.Registry
 	responses    *prometheus.CounterVec
+	hits         prometheus.Counter // responses{result="hit",fwd_status=""}, resolved once
 	notModified  prometheus.Counter
 	staleServed  prometheus.Counter
 	revalidated  prometheus.Counter
@@ -89,6 +90,7 @@ func New(size Sizer) *Metrics {
 				func() float64 { return float64(size.Bytes()) }),
 		)
 	}
+	m.hits = m.responses.WithLabelValues("hit", "")
 	return m
 }
 
@@ -134,6 +136,10 @@ func (m *Metrics) Observe(e httpcache.Event) {
 	}
 	if e.BytesSaved > 0 {
 		m.bytesSaved.Add(float64(e.BytesSaved))
+	}
+	if e.Status.Hit && e.Status.FwdStatus == 0 {
+		m.hits.Inc()
+		return
 	}
 	result := "hit"
 	if !e.Status.Hit {
