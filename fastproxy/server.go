@@ -185,11 +185,11 @@ func New(o Options) (*Server, error) {
 		h = o.Wrap(h)
 	}
 	s.srv = &fasthttp.Server{
-		Handler:                       h,
-		ErrorHandler:                  s.errorHandler,
-		Name:                          "",
-		Concurrency:                   o.MaxConns,
-		ReadBufferSize:                o.MaxHeaderBytes,
+		Handler:        h,
+		ErrorHandler:   s.errorHandler,
+		Name:           "",
+		Concurrency:    o.MaxConns,
+		ReadBufferSize: o.MaxHeaderBytes,
 		// No ReadTimeout, WriteTimeout, IdleTimeout: the listener's
 		// connections keep them (timedConn).
 		MaxRequestBodySize:            o.BufferedBody,
