@@ -2,6 +2,7 @@ package fastproxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -25,7 +26,10 @@ import (
 // else streaming the content from it as it writes (and no faster than the
 // client reads: the pipe between them holds nothing).
 func (s *Server) forward(ctx *fasthttp.RequestCtx, p *proxy.Proxy, l *httpcache.Lookup) {
-	rctx, cancel := context.WithCancel(context.Background())
+	// As a server request for ReverseProxy: a body copy that fails then
+	// aborts the response (http.ErrAbortHandler) instead of ending it as
+	// if it were complete.
+	rctx, cancel := context.WithCancel(context.WithValue(context.Background(), http.ServerContextKey, s.marker))
 	r, body, err := owned(ctx, rctx, s.opts.BufferedBody)
 	if err != nil {
 		cancel()
@@ -35,61 +39,91 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, p *proxy.Proxy, l *httpcache.
 		s.errorHandler(ctx, err)
 		return
 	}
+	conn := ctx.Conn()
+	tc, _ := conn.(*timedConn)
+	if body.streams() && tc != nil {
+		tc.progress.Store(true) // a streamed upload may take as long as it moves
+	}
+	done := func() {
+		if body.cut(conn) {
+			ctx.Response.Header.SetConnectionClose() // its rest was not read
+		}
+		if tc != nil {
+			tc.progress.Store(false)
+		}
+		cancel()
+	}
 	if l != nil {
 		l.Rebind(r)
 	}
-	w := &responseWriter{header: make(http.Header), ready: make(chan struct{})}
+	w := &responseWriter{header: make(http.Header), ready: make(chan struct{}), conns: make(chan *hijackedConn), gaveUp: make(chan struct{})}
 	go s.run(p, w, r, l)
 	<-w.ready
 
-	if w.conns != nil {
+	if w.hijacked {
 		// A protocol switch (RFC 9110 §7.8, §15.2.2): the connection is
 		// the proxy's until it closes it; nothing more is read from it
 		// as HTTP.
-		tc, _ := ctx.Conn().(*timedConn)
 		ctx.HijackSetNoResponse(true)
 		ctx.Hijack(func(c net.Conn) {
 			if tc != nil {
 				tc.release()
 			}
 			hc := &hijackedConn{Conn: c, closed: make(chan struct{})}
-			w.conns <- hc
-			<-hc.closed
-			body.cut()
-			cancel()
+			select {
+			case w.conns <- hc:
+				<-hc.closed
+			case <-w.gaveUp:
+			}
+			done()
 		})
 		return
 	}
 
 	if w.aborted && !w.streaming {
-		// The proxy gave up before the head (the client's request was
-		// cut off, or the origin's response could not be used): as
-		// net/http does, end the connection rather than invent an answer.
-		body.cut()
-		cancel()
+		// The proxy gave up before the head was sent: the origin could
+		// not be reached in a way that let it answer, or its response
+		// broke off. The client gets a 502 and the connection ends.
+		done()
 		ctx.Response.Reset()
 		ctx.Response.SetStatusCode(http.StatusBadGateway)
+		ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
 		ctx.Response.Header.SetConnectionClose()
+		ctx.Response.SetBodyString("Bad Gateway\n")
 		return
 	}
-	size := s.writeHead(ctx, w)
+	head, size := s.writeHead(ctx, w)
+	sendBody := !ctx.Request.Header.IsHead() && bodyAllowed(w.code)
 	if !w.streaming {
-		body.cut()
-		cancel()
-		if ctx.Request.Header.IsHead() || !bodyAllowed(w.code) {
+		done()
+		if !sendBody {
+			return
+		}
+		if size >= 0 && len(w.buf) != size {
+			// Never sent short as if complete: fasthttp fails the
+			// framed copy and closes the connection (RFC 9112 §8).
+			ctx.Response.SetBodyStream(bytes.NewReader(w.buf), size)
 			return
 		}
 		ctx.Response.SetBodyRaw(w.buf)
 		return
 	}
-	ctx.Response.SetBodyStream(&streamBody{
-		prefix: w.buf,
-		pr:     w.pr,
-		done: func() {
-			body.cut()
-			cancel()
-		},
-	}, size)
+	sb := &streamBody{prefix: w.buf, pr: w.pr, done: done}
+	if size < 0 && sendBody && !ctx.Request.Header.IsHTTP11() {
+		// An HTTP/1.0 client cannot read chunked content (RFC 9112
+		// §6.1): content of unknown length is delimited by closing the
+		// connection, which fasthttp does not do, so it is written here.
+		ctx.HijackSetNoResponse(true)
+		ctx.Hijack(func(c net.Conn) {
+			defer sb.Close()
+			head = append(head, "Connection: close\r\n\r\n"...)
+			if _, err := c.Write(head); err == nil {
+				_, _ = io.Copy(c, sb)
+			}
+		})
+		return
+	}
+	ctx.Response.SetBodyStream(sb, size)
 }
 
 // run runs the proxy for r and l and settles w when it returns or panics
@@ -112,9 +146,10 @@ func (s *Server) run(p *proxy.Proxy, w *responseWriter, r *http.Request, l *http
 	}
 }
 
-// writeHead sets the response's status and fields from w, and returns the
-// content length to frame the body with, or -1 for chunked.
-func (s *Server) writeHead(ctx *fasthttp.RequestCtx, w *responseWriter) int {
+// writeHead sets the response's status and fields from w, and returns them
+// serialised (status line and field lines, without the empty line), and
+// the content length to frame the body with, or -1 for chunked.
+func (s *Server) writeHead(ctx *fasthttp.RequestCtx, w *responseWriter) ([]byte, int) {
 	size := -1
 	head := make([]byte, 0, 1024)
 	head = appendStatusLine(head, w.code)
@@ -155,6 +190,9 @@ func (s *Server) writeHead(ctx *fasthttp.RequestCtx, w *responseWriter) int {
 	hr.reset(head)
 	err := ctx.Response.Header.Read(&hr.br)
 	s.heads.Put(hr)
+	// Whether the connection stays open is the server's to decide, not
+	// the parser's guess from a head without Content-Length.
+	ctx.Response.Header.ResetConnectionClose()
 	if err != nil {
 		// A field value fasthttp will not carry: send what it takes.
 		s.opts.Logger.Warn("response head refused", "err", err)
@@ -173,7 +211,7 @@ func (s *Server) writeHead(ctx *fasthttp.RequestCtx, w *responseWriter) int {
 	if size >= 0 && !w.streaming && (ctx.Request.Header.IsHead() || !bodyAllowed(w.code)) {
 		ctx.Response.Header.SetContentLength(size)
 	}
-	return size
+	return head, size
 }
 
 // responseBuffer is how much of a forwarded response is collected before
@@ -211,7 +249,9 @@ type responseWriter struct {
 	pw        *io.PipeWriter
 	streaming bool
 	aborted   bool
-	conns     chan *hijackedConn // set by Hijack
+	hijacked  bool               // Hijack was called
+	conns     chan *hijackedConn // the connection, from the hijack handler
+	gaveUp    chan struct{}      // closed when Hijack stopped waiting
 	ready     chan struct{}      // closed when the head and the mode are settled
 	once      sync.Once
 }
@@ -262,10 +302,10 @@ func (w *responseWriter) Flush() {
 // 101 itself). The connection is fasthttp's again, and closed, once the
 // proxy closes it.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if w.streaming || w.conns != nil {
+	if w.streaming || w.hijacked {
 		return nil, nil, errors.New("fastproxy: response already started")
 	}
-	w.conns = make(chan *hijackedConn, 1)
+	w.hijacked = true
 	w.once.Do(func() { close(w.ready) })
 	t := time.NewTimer(10 * time.Second)
 	defer t.Stop()
@@ -273,19 +313,61 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	case c := <-w.conns:
 		return c, bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c)), nil
 	case <-t.C:
+		close(w.gaveUp) // the hijack handler, if it ever runs, lets go
 		return nil, nil, errors.New("fastproxy: connection not handed over")
 	}
 }
 
-// hijackedConn is the client's connection while the proxy has it.
+// hijackedConn is the client's connection while the proxy has it. fasthttp
+// takes the connection (and recycles the buffered reader in front of it)
+// back when its hijack handler returns, which it does once Close has
+// stopped every read and write in progress and refuses new ones.
 type hijackedConn struct {
 	net.Conn
-	once   sync.Once
-	closed chan struct{}
+	mu      sync.Mutex
+	closing bool
+	active  sync.WaitGroup
+	once    sync.Once
+	closed  chan struct{}
 }
 
+func (c *hijackedConn) enter() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return false
+	}
+	c.active.Add(1)
+	return true
+}
+
+func (c *hijackedConn) Read(p []byte) (int, error) {
+	if !c.enter() {
+		return 0, net.ErrClosed
+	}
+	defer c.active.Done()
+	return c.Conn.Read(p)
+}
+
+func (c *hijackedConn) Write(p []byte) (int, error) {
+	if !c.enter() {
+		return 0, net.ErrClosed
+	}
+	defer c.active.Done()
+	return c.Conn.Write(p)
+}
+
+// Close ends the proxy's use of the connection: reads and writes in
+// progress are cut short by a deadline in the past and waited for.
 func (c *hijackedConn) Close() error {
-	c.once.Do(func() { close(c.closed) })
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.closing = true
+		c.mu.Unlock()
+		_ = c.Conn.SetDeadline(time.Unix(1, 0))
+		c.active.Wait()
+		close(c.closed)
+	})
 	return nil // fasthttp closes the connection itself
 }
 

@@ -263,3 +263,92 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Error("a connection was accepted after Shutdown")
 	}
 }
+
+// TestEarlyAnswerToUpload checks that an origin's answer to an upload it
+// did not read (a 413, say) reaches the client while the client still
+// holds the rest of its body back, and that the connection is then
+// closed, its unread body being unusable as the next request.
+func TestEarlyAnswerToUpload(t *testing.T) {
+	base, _ := front(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+	}), Options{BufferedBody: 64 << 10})
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "POST /up HTTP/1.1\r\nHost: cache.test\r\nContent-Length: 4194304\r\n\r\n")
+	_, _ = c.Write(bytes.Repeat([]byte("u"), 256<<10)) // past what is buffered; the rest never comes
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer while the upload was held back: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
+		t.Errorf("got %d (close %v), want 413 and the connection closed", resp.StatusCode, resp.Close)
+	}
+}
+
+// TestHTTP10UnknownLength checks that content of unknown length reaches
+// an HTTP/1.0 client delimited by the connection's close, not chunked
+// (RFC 9112 §6.1: Transfer-Encoding is for HTTP/1.1 recipients only).
+func TestHTTP10UnknownLength(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789"), 20<<10) // 200 KiB: streamed
+	base, _ := front(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.(http.Flusher).Flush()
+		_, _ = w.Write(big)
+	}), Options{})
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "GET /stream HTTP/1.0\r\nHost: cache.test\r\n\r\n")
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	raw, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, body, ok := bytes.Cut(raw, []byte("\r\n\r\n"))
+	if !ok {
+		t.Fatalf("no head in %q", raw[:min(len(raw), 200)])
+	}
+	if bytes.Contains(bytes.ToLower(head), []byte("transfer-encoding")) {
+		t.Errorf("an HTTP/1.0 client got Transfer-Encoding:\n%s", head)
+	}
+	if !bytes.Equal(body, big) {
+		t.Errorf("content: %d bytes that differ from the origin's %d", len(body), len(big))
+	}
+}
+
+// TestKeepAliveUnknownLength checks that a forwarded response of unknown
+// length (chunked to the client) keeps the connection for the next,
+// pipelined, request.
+func TestKeepAliveUnknownLength(t *testing.T) {
+	base, _ := front(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.(http.Flusher).Flush()
+		_, _ = io.WriteString(w, "part of "+r.URL.Path)
+	}), Options{})
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "GET /one HTTP/1.1\r\nHost: cache.test\r\n\r\nGET /two HTTP/1.1\r\nHost: cache.test\r\n\r\n")
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for _, want := range []string{"part of /one", "part of /two"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", want, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(b) != want {
+			t.Fatalf("got %q, %v; want %q", b, err, want)
+		}
+	}
+}

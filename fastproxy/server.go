@@ -87,11 +87,12 @@ type Options struct {
 // Server is the fast front end: a fasthttp server whose handler answers
 // hits itself and hands everything else to a proxy.Proxy.
 type Server struct {
-	proxy atomic.Pointer[proxy.Proxy]
-	opts  Options
-	srv   *fasthttp.Server
-	views sync.Pool
-	heads sync.Pool
+	proxy  atomic.Pointer[proxy.Proxy]
+	opts   Options
+	marker *http.Server // the http.ServerContextKey value of forwarded requests
+	srv    *fasthttp.Server
+	views  sync.Pool
+	heads  sync.Pool
 
 	// prepared holds the stored heads fasthttp has parsed, by the
 	// address of the cache's serialised head (see setHead).
@@ -178,7 +179,7 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: o}
+	s := &Server{opts: o, marker: &http.Server{}}
 	s.proxy.Store(o.Proxy)
 	var h fasthttp.RequestHandler = s.handle
 	if o.Wrap != nil {

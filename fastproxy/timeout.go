@@ -2,6 +2,7 @@ package fastproxy
 
 import (
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -15,16 +16,17 @@ import (
 const deadlineSlack = time.Second
 
 // coarse is a clock read without a system call: the time, updated every
-// coarseTick by a single goroutine while any Server exists.
+// coarseTick by one goroutine, started with the first Server's first
+// connection.
 var coarse struct {
-	now     atomic.Int64 // unix nanoseconds
-	started atomic.Bool
+	now  atomic.Int64 // unix nanoseconds
+	once sync.Once
 }
 
 const coarseTick = 100 * time.Millisecond
 
 func coarseNow() int64 {
-	if coarse.started.CompareAndSwap(false, true) {
+	coarse.once.Do(func() {
 		coarse.now.Store(time.Now().UnixNano())
 		go func() {
 			t := time.NewTicker(coarseTick)
@@ -32,7 +34,7 @@ func coarseNow() int64 {
 				coarse.now.Store(now.UnixNano())
 			}
 		}()
-	}
+	})
 	return coarse.now.Load()
 }
 
@@ -47,7 +49,9 @@ func (l *timedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &timedConn{Conn: c, read: int64(l.read), write: int64(l.write), cycle: true}, nil
+	tc := &timedConn{Conn: c, read: int64(l.read), write: int64(l.write)}
+	tc.cycle.Store(true)
+	return tc, nil
 }
 
 // timedConn bounds, with the slack above:
@@ -61,13 +65,20 @@ func (l *timedListener) Accept() (net.Conn, error) {
 //     it started, so a client that stops reading is dropped, and one that
 //     reads slowly may take as long as it keeps reading.
 //
-// It is used by one goroutine at a time (fasthttp's connection handler),
-// except for Close and the deadline setters.
+// While a request body streams to the origin (progress), every read that
+// makes progress moves the read deadline, so an upload may take as long
+// as it keeps moving.
+//
+// Reads come from one goroutine at a time and writes from one goroutine
+// at a time, not always the same one (a streamed upload is read by the
+// transport while fasthttp writes the response): readDL belongs to
+// reads, writeDL to writes, and what both touch is atomic.
 type timedConn struct {
 	net.Conn
-	read, write     int64 // nanoseconds; 0 means none
-	readDL, writeDL int64 // the deadlines set, unix nanoseconds; 0 none
-	cycle           bool  // the next read starts a new request
+	read, write     int64       // nanoseconds; 0 means none
+	readDL, writeDL int64       // the deadlines set, unix nanoseconds; 0 none
+	cycle           atomic.Bool // the next read starts a new request
+	progress        atomic.Bool // a request body streams: reads move the deadline
 	off             atomic.Bool
 }
 
@@ -75,8 +86,7 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	if c.off.Load() {
 		return c.Conn.Read(p)
 	}
-	if c.read > 0 && c.cycle {
-		c.cycle = false
+	if c.read > 0 && (c.cycle.Swap(false) || c.progress.Load()) {
 		if dl := coarseNow() + c.read; dl-c.readDL > int64(deadlineSlack) || dl < c.readDL {
 			c.readDL = dl
 			_ = c.Conn.SetReadDeadline(time.Unix(0, dl+int64(deadlineSlack)))
@@ -89,7 +99,7 @@ func (c *timedConn) Write(p []byte) (int, error) {
 	if c.off.Load() {
 		return c.Conn.Write(p)
 	}
-	c.cycle = true
+	c.cycle.Store(true)
 	if c.write > 0 {
 		if dl := coarseNow() + c.write; dl-c.writeDL > int64(deadlineSlack) || dl < c.writeDL {
 			c.writeDL = dl

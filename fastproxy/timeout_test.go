@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -71,5 +72,39 @@ func TestStalledReaderTimesOut(t *testing.T) {
 	case <-stopped:
 	case <-time.After(15 * time.Second):
 		t.Fatal("the origin was still being read 15 s after the client stopped reading (write timeout 300 ms)")
+	}
+}
+
+// TestSlowUploadKeepsMoving checks that a streamed upload that takes
+// longer than the read timeout, but keeps moving, is not cut off.
+func TestSlowUploadKeepsMoving(t *testing.T) {
+	var got atomic.Int64
+	base, _ := front(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		got.Store(n)
+	}), Options{BufferedBody: 16 << 10, ReadTimeout: 500 * time.Millisecond})
+	pr, pw := io.Pipe()
+	go func() {
+		chunk := bytes.Repeat([]byte("s"), 8<<10)
+		for i := 0; i < 16; i++ { // 128 KiB over about 2.4 s
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+			time.Sleep(150 * time.Millisecond) // the client's pace, not a wait for the server
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest(http.MethodPost, base+"/slow", pr)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || got.Load() != 128<<10 {
+		t.Errorf("got %d, origin read %d bytes; want 200 and all %d", resp.StatusCode, got.Load(), 128<<10)
 	}
 }

@@ -6,10 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
@@ -176,6 +179,7 @@ func owned(ctx *fasthttp.RequestCtx, base context.Context, buffered int) (*http.
 			}
 		} else {
 			body.r = io.MultiReader(bytes.NewReader(head), s)
+			body.stream = true
 		}
 		r.ContentLength = int64(cl)
 		r.Body = body
@@ -189,36 +193,60 @@ func owned(ctx *fasthttp.RequestCtx, base context.Context, buffered int) (*http.
 }
 
 // guardedBody is a request body read from fasthttp's connection, which is
-// fasthttp's again once the response is written: close cuts it off, so a
+// fasthttp's again once the response is written: cut ends its use, so a
 // transport still sending it to the origin gets an error, never bytes of
 // the next request.
 type guardedBody struct {
-	mu     sync.Mutex
+	mu     sync.Mutex // held by a read in progress
 	r      io.Reader
-	closed bool
+	stream bool // r reads from the client's connection, past what was buffered
+	closed atomic.Bool
+	eof    atomic.Bool
 }
 
+// streams reports whether the body is read from the client as it is sent.
+func (b *guardedBody) streams() bool { return b != nil && b.stream }
+
 func (b *guardedBody) Read(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed || b.r == nil {
+	if b.closed.Load() {
 		return 0, io.ErrUnexpectedEOF
 	}
-	return b.r.Read(p)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed.Load() || b.r == nil {
+		return 0, io.ErrUnexpectedEOF
+	}
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.eof.Store(true)
+	}
+	return n, err
 }
 
 // Close does nothing: the transport closes a request body when it has
 // sent it, but the connection decides when it is gone (cut).
 func (b *guardedBody) Close() error { return nil }
 
-// cut ends the body's use.
-func (b *guardedBody) cut() {
-	if b == nil {
-		return
+// cut ends the body's use. A read from the client still in progress (an
+// origin that answered before reading the whole body) is interrupted
+// with a deadline in the past on conn and waited for; cut then reports
+// true: the rest of the body was not read, and the connection must close
+// after the response.
+func (b *guardedBody) cut(conn net.Conn) bool {
+	if b == nil || !b.closed.CompareAndSwap(false, true) {
+		return false
 	}
-	b.mu.Lock()
-	b.closed = true
+	if !b.stream || b.eof.Load() {
+		return false
+	}
+	interrupted := !b.mu.TryLock()
+	if interrupted {
+		_ = conn.SetReadDeadline(time.Unix(1, 0))
+		b.mu.Lock() // the read in progress has returned
+	}
+	b.r = nil
 	b.mu.Unlock()
+	return interrupted
 }
 
 // headReader feeds a stored head, then the empty line that ends it, to

@@ -310,7 +310,10 @@ func (c *Cache) forward(l *Lookup, collapse bool) *Lookup {
 	// §4.3.1: validate with the chosen response's validators, or with the
 	// entity tags of the URL's other variants when none could be chosen.
 	l.validate = l.found && (l.e.etag != "" || !l.e.lastModified.IsZero()) || l.rec.hasTags()
-	if l.req.Method != http.MethodGet || l.req.Header.Get("Range") != "" || l.noCache || !collapse {
+	// Not collapsed: partial and validating requests, and protocol
+	// switches (RFC 9110 §7.8), whose "response" lasts as long as the
+	// session and is never stored.
+	if l.req.Method != http.MethodGet || l.req.Header.Get("Range") != "" || l.noCache || !collapse || len(l.req.Header["Upgrade"]) > 0 {
 		return l
 	}
 	f, leader := c.join(l.primaryKey())
