@@ -23,6 +23,11 @@ import (
 const (
 	DefaultDialTimeout     = 5 * time.Second
 	DefaultResponseTimeout = 30 * time.Second
+	// DefaultIdleTimeout is shorter than the 5 s for which Node.js and
+	// Apache keep an idle connection by default: an origin that closes an
+	// idle connection just as the proxy sends a request on it makes the
+	// request fail, and one that is not idempotent cannot be retried.
+	DefaultIdleTimeout = 4 * time.Second
 )
 
 // Options configures a [Proxy].
@@ -45,6 +50,11 @@ type Options struct {
 	// means the defaults above.
 	DialTimeout     time.Duration
 	ResponseTimeout time.Duration
+
+	// IdleTimeout is how long an idle connection to the origin is kept
+	// for reuse; it should be shorter than the origin's own keep-alive
+	// timeout. Zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 
 	// PreserveHost sends the client's Host to the origin instead of the
 	// origin's own host name.
@@ -83,6 +93,9 @@ func New(o Options) (*Proxy, error) {
 	if o.ResponseTimeout == 0 {
 		o.ResponseTimeout = DefaultResponseTimeout
 	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -95,7 +108,7 @@ func New(o Options) (*Proxy, error) {
 			ResponseHeaderTimeout: o.ResponseTimeout,
 			MaxIdleConns:          1024,
 			MaxIdleConnsPerHost:   256,
-			IdleConnTimeout:       90 * time.Second,
+			IdleConnTimeout:       o.IdleTimeout,
 			TLSHandshakeTimeout:   o.DialTimeout,
 			DisableCompression:    true,
 		})

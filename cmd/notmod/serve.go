@@ -40,6 +40,7 @@ type serveConfig struct {
 	stripSetCookie  bool
 	keepStale       time.Duration
 	responseTimeout time.Duration
+	originIdle      time.Duration
 	preserveHost    bool
 	admin           string
 	adminToken      string
@@ -64,6 +65,7 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs.BoolVar(&cfg.stripSetCookie, "strip-set-cookie", false, "store responses with Set-Cookie, without it (default: do not store them)")
 	fs.DurationVar(&cfg.keepStale, "keep-stale", httpcache.DefaultKeepStale, "how long stale responses with validators are kept for revalidation")
 	fs.DurationVar(&cfg.responseTimeout, "origin-timeout", proxy.DefaultResponseTimeout, "how long to wait for the origin's response header")
+	fs.DurationVar(&cfg.originIdle, "origin-idle-timeout", proxy.DefaultIdleTimeout, "how long an idle connection to the origin is kept; keep it below the origin's keep-alive timeout")
 	fs.BoolVar(&cfg.preserveHost, "preserve-host", false, "send the client's Host to the origin")
 	fs.StringVar(&cfg.admin, "admin", "127.0.0.1:9091", "admin listener (purge, metrics, status); empty to disable")
 	fs.StringVar(&cfg.adminToken, "admin-token", os.Getenv("NOTMOD_ADMIN_TOKEN"), "bearer token the admin listener requires (default $NOTMOD_ADMIN_TOKEN); required unless it listens on loopback")
@@ -162,6 +164,7 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 		Origin:          origin,
 		Cache:           cache,
 		ResponseTimeout: cfg.responseTimeout,
+		IdleTimeout:     cfg.originIdle,
 		PreserveHost:    cfg.preserveHost,
 		Logger:          log,
 	})
