@@ -78,6 +78,9 @@ type Options struct {
 
 	// Wrap, if set, wraps the request handler, as middleware does an
 	// http.Handler: to count, log or refuse requests before the cache.
+	// The cache and the origin see the request's header fields as the
+	// client sent them (they are read from the raw head): a change a
+	// middleware makes to them is not seen.
 	Wrap func(fasthttp.RequestHandler) fasthttp.RequestHandler
 
 	// Logger receives errors. Nil discards them.
