@@ -76,6 +76,7 @@ type Lookup struct {
 	validate bool // the forwarded request validates e
 	bypass   bool // the cache takes no part: forwarded untouched
 	rangeOK  bool // Reply found that Range may be honoured
+	observed bool // Reply recorded its event
 
 	remote       bool   // Wait is for another node (Options.Lease)
 	leaseRelease func() // releases the fleet lease this lookup holds
@@ -418,7 +419,7 @@ func (l *Lookup) reset() {
 	l.kb, l.primary, l.key, l.rec, l.vary, l.raw = nil, "", "", nil, "", nil
 	l.e, l.found, l.age, l.now = entry{}, false, 0, time.Time{}
 	l.flight, l.leader, l.inFlight, l.landed = nil, false, false, false
-	l.validate, l.bypass, l.releasePending, l.rangeOK = false, false, false, false
+	l.validate, l.bypass, l.releasePending, l.rangeOK, l.observed = false, false, false, false, false
 	l.remote, l.leaseRelease = false, nil
 }
 
@@ -466,15 +467,25 @@ func (l *Lookup) Reply() (code int, body []byte) {
 		o := l.cond.Evaluate(l.validators())
 		l.rangeOK = o == precond.Proceed && l.cond.Range && l.req.Method == http.MethodGet
 		if o == precond.NotModified {
-			l.c.observe(Event{Status: l.Status, NotModified: true, BytesSaved: int64(len(body)) + l.e.size, ServedStale: l.Decision == ServeStale})
+			l.replied(Event{Status: l.Status, NotModified: true, BytesSaved: int64(len(body)) + l.e.size, ServedStale: l.Decision == ServeStale})
 			return http.StatusNotModified, nil
 		}
 	}
-	l.c.observe(Event{Status: l.Status, BytesSaved: int64(len(body)) + l.e.size, ServedStale: l.Decision == ServeStale})
+	l.replied(Event{Status: l.Status, BytesSaved: int64(len(body)) + l.e.size, ServedStale: l.Decision == ServeStale})
 	if l.req.Method == http.MethodHead {
 		body = nil
 	}
 	return code, body
+}
+
+// replied records the event of a reply, once per lookup: a front end
+// that could not send the reply itself hands the lookup on, and the
+// reply is asked for again.
+func (l *Lookup) replied(e Event) {
+	if !l.observed {
+		l.observed = true
+		l.c.observe(e)
+	}
 }
 
 // RangeOK reports, after Reply returned a 200, whether the request's
