@@ -71,7 +71,7 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs.StringVar(&cfg.adminToken, "admin-token", os.Getenv("NOTMOD_ADMIN_TOKEN"), "bearer token the admin listener requires (default $NOTMOD_ADMIN_TOKEN); required unless it listens on loopback")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "certificate file: serve HTTPS (with HTTP/2)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "private key file for -tls-cert")
-	fs.StringVar(&cfg.front, "front", "", "HTTP front end: fast (fasthttp; HTTP/1.1, the default without TLS) or net (net/http; TLS, HTTP/2, h2c, WebSocket upgrades; the default with -tls-cert)")
+	fs.StringVar(&cfg.front, "front", "", "HTTP front end: fast (fasthttp; HTTP/1.1 and 1.0, the default without TLS) or net (net/http; also TLS, HTTP/2 and h2c; the default with -tls-cert)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: notmod serve -origin URL [flags]\n       notmod serve -demo [flags]")
