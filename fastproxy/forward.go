@@ -170,30 +170,16 @@ func (s *Server) writeHead(ctx *fasthttp.RequestCtx, w *responseWriter) ([]byte,
 			hasDate = true
 		}
 		for _, v := range values {
-			head = append(head, name...)
-			head = append(head, ": "...)
-			head = append(head, v...)
-			head = append(head, "\r\n"...)
+			head = appendFieldLine(head, name, v)
 		}
 	}
 	if !hasDate {
-		head = append(head, "Date: "...)
-		head = append(head, dates.now()...)
-		head = append(head, "\r\n"...)
+		head = appendFieldLine(head, "Date", dates.now())
 	}
 	if size >= 0 {
-		head = append(head, "Content-Length: "...)
-		head = strconv.AppendInt(head, int64(size), 10)
-		head = append(head, "\r\n"...)
+		head = appendFieldLine(head, "Content-Length", strconv.Itoa(size))
 	}
-	hr := s.headReader()
-	hr.reset(head)
-	err := ctx.Response.Header.Read(&hr.br)
-	s.heads.Put(hr)
-	// Whether the connection stays open is the server's to decide, not
-	// the parser's guess from a head without Content-Length.
-	ctx.Response.Header.ResetConnectionClose()
-	if err != nil {
+	if err := s.readHead(&ctx.Response.Header, head); err != nil {
 		// A field value fasthttp will not carry: send what it takes.
 		s.opts.Logger.Warn("response head refused", "err", err)
 		ctx.Response.Header.Reset()
@@ -225,6 +211,14 @@ const responseBuffer = 64 << 10
 // §6.4.1).
 func bodyAllowed(code int) bool {
 	return code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
+}
+
+// appendFieldLine appends a field line (RFC 9112 §5).
+func appendFieldLine(dst []byte, name, value string) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, ": "...)
+	dst = append(dst, value...)
+	return append(dst, "\r\n"...)
 }
 
 // appendStatusLine appends an HTTP/1.1 status line (RFC 9112 §4).

@@ -112,9 +112,9 @@ const preparedSlots = 4096
 // be allocated at the same addresses: the same addresses and lengths are
 // the same head and values.
 type preparedHead struct {
-	wire, scratch []byte
-	age, status   []string
-	h             fasthttp.ResponseHeader
+	wire        []byte
+	age, status []string
+	h           fasthttp.ResponseHeader
 }
 
 // setHead sets rh to the stored head wire (the cache's, for a response
@@ -132,28 +132,36 @@ func (s *Server) setHead(rh *fasthttp.ResponseHeader, wire []byte, code int, age
 		p.h.CopyTo(rh)
 		return true
 	}
-	p := &preparedHead{wire: wire, age: age, status: status}
-	p.scratch = append(make([]byte, 0, len(wire)+128), wire...)
+	head := append(make([]byte, 0, len(wire)+128), wire...)
 	for _, a := range age {
-		p.scratch = append(append(append(p.scratch, "Age: "...), a...), "\r\n"...)
+		head = appendFieldLine(head, "Age", a)
 	}
 	for _, v := range status {
-		p.scratch = append(append(append(p.scratch, "Cache-Status: "...), v...), "\r\n"...)
+		head = appendFieldLine(head, "Cache-Status", v)
 	}
-	hr := s.headReader()
-	hr.reset(p.scratch)
-	err := rh.Read(&hr.br)
-	s.heads.Put(hr)
-	if err != nil || rh.StatusCode() != code {
+	if err := s.readHead(rh, head); err != nil || rh.StatusCode() != code {
 		// Left as it is: the next head read into it replaces it all,
 		// where a Reset would also drop the server's settings.
 		s.opts.Logger.Warn("stored head refused", "err", err)
 		return false
 	}
-	p.scratch = nil
+	p := &preparedHead{wire: wire, age: age, status: status}
 	rh.CopyTo(&p.h) // with the server's settings: no default Date, Content-Type
 	slot.Store(p)
 	return true
+}
+
+// readHead parses head, a status line and field lines without the empty
+// line that ends them, into rh. Whether the connection stays open is the
+// server's to decide, not the parser's guess from a head without
+// Content-Length.
+func (s *Server) readHead(rh *fasthttp.ResponseHeader, head []byte) error {
+	hr := s.headReader()
+	hr.reset(head)
+	err := rh.Read(&hr.br)
+	s.heads.Put(hr)
+	rh.ResetConnectionClose()
+	return err
 }
 
 // same reports whether a and b are the same slice: same elements, same
@@ -191,7 +199,6 @@ func New(o Options) (*Server, error) {
 	s.srv = &fasthttp.Server{
 		Handler:        h,
 		ErrorHandler:   s.errorHandler,
-		Name:           "",
 		Concurrency:    o.MaxConns,
 		ReadBufferSize: o.MaxHeaderBytes,
 		// No ReadTimeout, WriteTimeout, IdleTimeout: the listener's
@@ -202,7 +209,7 @@ func New(o Options) (*Server, error) {
 		NoDefaultServerHeader:         true,
 		NoDefaultDate:                 true,
 		NoDefaultContentType:          true,
-		DisableHeaderNamesNormalizing: false,
+		DisableHeaderNamesNormalizing: false, // the view's keys must be canonical
 		CloseOnShutdown:               true,
 		SecureErrorLogMessage:         true,
 		Logger:                        logger{o.Logger},
