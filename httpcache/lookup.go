@@ -236,7 +236,7 @@ func (c *Cache) lookupFrom(r *http.Request, collapse, latest bool) *Lookup {
 		l.Status.Fwd = FwdVaryMiss
 		return c.forward(l, collapse)
 	}
-	if l.e.flags&flagStream != 0 && !c.openContent(l, l.storeKey()) {
+	if l.e.flags&flagStream != 0 && !l.holdContent(&l.e, l.storeKey()) {
 		l.e = entry{}
 		l.Status.Fwd = FwdMiss
 		return c.forward(l, collapse)
@@ -463,15 +463,16 @@ func (l *Lookup) land() {
 // be modified.
 func (l *Lookup) Reply() (code int, body []byte) {
 	code, body = l.e.status, l.e.body
+	saved := l.e.contentLength()
 	if code == http.StatusOK && (l.cond.Conditional() || l.cond.Range) {
 		o := l.cond.Evaluate(l.validators())
 		l.rangeOK = o == precond.Proceed && l.cond.Range && l.req.Method == http.MethodGet
 		if o == precond.NotModified {
-			l.replied(Event{Status: l.Status, NotModified: true, BytesSaved: int64(len(body)) + l.e.size, ServedStale: l.Decision == ServeStale})
+			l.replied(Event{Status: l.Status, NotModified: true, BytesSaved: saved, ServedStale: l.Decision == ServeStale})
 			return http.StatusNotModified, nil
 		}
 	}
-	l.replied(Event{Status: l.Status, BytesSaved: int64(len(body)) + l.e.size, ServedStale: l.Decision == ServeStale})
+	l.replied(Event{Status: l.Status, BytesSaved: saved, ServedStale: l.Decision == ServeStale})
 	if l.req.Method == http.MethodHead {
 		body = nil
 	}

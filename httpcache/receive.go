@@ -200,7 +200,7 @@ func (l *Lookup) responseFrom(e *entry) *http.Response {
 	l.e = *e
 	code, body := l.Reply()
 	content := io.NopCloser(bytes.NewReader(body))
-	if code != http.StatusNotModified && l.req.Method != http.MethodHead && e.flags&flagStream != 0 {
+	if code != http.StatusNotModified && l.req.Method != http.MethodHead {
 		content = l.contentOf(e)
 	}
 	h := http.Header{}

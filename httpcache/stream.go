@@ -88,24 +88,6 @@ func (l *Lookup) hold(r store.StreamReader, key string) {
 	l.held = &heldStream{r: r, key: key}
 }
 
-// openContent opens the streamed content of l.e, the response stored
-// under key that lookup found, and keeps the reader in l. It reports false
-// when the content cannot be read: then the response is dropped (when the
-// content is lost, not when the store failed) and the lookup is a miss.
-func (c *Cache) openContent(l *Lookup, key string) bool {
-	r, err := c.openStream(l.req.Context(), &l.e)
-	if err != nil {
-		if errors.Is(err, ErrContentLost) {
-			c.lost(l.req.Context(), key, l.e.stream)
-		} else {
-			c.storeError("open", err)
-		}
-		return false
-	}
-	l.hold(r, l.e.stream)
-	return true
-}
-
 // openStream opens the streamed content of e. The error wraps
 // ErrContentLost when the content is gone or not of e's length.
 func (c *Cache) openStream(ctx context.Context, e *entry) (store.StreamReader, error) {
