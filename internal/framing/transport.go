@@ -97,13 +97,9 @@ func handshake(ctx context.Context, t *http.Transport, dial dialFunc, network, a
 // the response heads to req are reframed. It does not modify req; the
 // response's Request is a shallow copy of req with the added trace.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	method := req.Method
-	if method == "" {
-		method = http.MethodGet
-	}
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 		if c, ok := info.Conn.(*conn); ok {
-			c.arm(method)
+			c.arm(req.Method) // "" is GET, as Reframe reads it
 		}
 	}}
 	return t.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))

@@ -267,6 +267,31 @@ func TestHeadInPieces(t *testing.T) {
 	}
 }
 
+// TestHeadCutShort checks that an origin that closes the connection in
+// the middle of a response head gives the request an error, at once: the
+// connection never waits for the rest of a head that cannot come
+// (RFC 9112 §8: an incomplete message).
+func TestHeadCutShort(t *testing.T) {
+	o := startOrigin(t, nil, func(req *http.Request, w *bufio.Writer) bool {
+		w.WriteString("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nCache-Con")
+		return true
+	})
+	c := newClient(t, &http.Transport{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := fetch(t, c, "GET", "http://"+o.addr+"/")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a head cut short was read as a response")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request still waited 5 s after the origin closed mid-head")
+	}
+}
+
 // TestMaxHead checks that a head longer than MaxHead is passed on as it
 // is: net/http reads a long head it accepts, and refuses one with a
 // transfer coding, as without this package.
