@@ -46,47 +46,22 @@ func finalCoding(lines []string) (string, bool) {
 // *( OWS ";" OWS transfer-parameter ) (RFC 9112 §7), with
 // transfer-parameter = token BWS "=" BWS ( token / quoted-string ).
 func validParams(s string) bool {
-	for {
-		s = trimLeftOWS(s)
-		if s == "" {
+	if s = httplex.TrimOWS(s); s == "" {
+		return true
+	}
+	if s[0] != ';' {
+		return false
+	}
+	for s = s[1:]; ; {
+		p, rest, more := httplex.Cut(s, ';')
+		k, v, ok := httplex.Cut(p, '=')
+		k, v = httplex.TrimOWS(k), httplex.TrimOWS(v)
+		if !ok || !httplex.IsToken(k) || !httplex.IsToken(v) && httplex.QuotedLen(v) != len(v) {
+			return false
+		}
+		if !more {
 			return true
 		}
-		if s[0] != ';' {
-			return false
-		}
-		s = trimLeftOWS(s[1:])
-		n := tokenLen(s)
-		if n == 0 {
-			return false
-		}
-		s = trimLeftOWS(s[n:])
-		if s == "" || s[0] != '=' {
-			return false
-		}
-		s = trimLeftOWS(s[1:])
-		if n = tokenLen(s); n == 0 {
-			n = httplex.QuotedLen(s)
-		}
-		if n <= 0 {
-			return false
-		}
-		s = s[n:]
+		s = rest
 	}
-}
-
-// tokenLen returns the length of the token at the start of s, 0 if none
-// (RFC 9110 §5.6.2).
-func tokenLen(s string) int {
-	i := 0
-	for i < len(s) && httplex.IsTokenChar(s[i]) {
-		i++
-	}
-	return i
-}
-
-func trimLeftOWS(s string) string {
-	for s != "" && httplex.IsOWS(s[0]) {
-		s = s[1:]
-	}
-	return s
 }
