@@ -95,6 +95,15 @@ func (c *Cache) Lookup(r *http.Request) *Lookup {
 	return c.lookup(r, true)
 }
 
+// Peek looks r up as Lookup does, but never joins nor leads a collapsed
+// request (nor takes a lease for one): a lookup whose decision is not
+// Serve has changed nothing and may be released and made again. It is
+// for a front end that answers plain hits itself and hands every other
+// request, unanswered, to a path that looks it up again with Lookup.
+func (c *Cache) Peek(r *http.Request) *Lookup {
+	return c.lookup(r, false)
+}
+
 // Rebind makes the lookup go on with r in place of the request it was
 // made with, which r must equal in method, target and header fields. A
 // front end that looks a request up through a short-lived view of its
