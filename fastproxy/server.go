@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,14 @@ type Options struct {
 	// middleware makes to them is not seen.
 	Wrap func(fasthttp.RequestHandler) fasthttp.RequestHandler
 
+	// Loops is the number of event loops that take the connections
+	// first and answer plain cache hits themselves (see loop_linux.go),
+	// handing a connection to fasthttp for anything else. Zero means one
+	// per GOMAXPROCS; negative means none: fasthttp serves every
+	// connection. Loops run on Linux only, and not with Wrap, which must
+	// see every request.
+	Loops int
+
 	// Logger receives errors. Nil discards them.
 	Logger *slog.Logger
 }
@@ -96,6 +105,9 @@ type Server struct {
 	srv    *fasthttp.Server
 	views  sync.Pool
 	heads  sync.Pool
+
+	loopsMu sync.Mutex
+	loops   *loops // while event loops serve
 
 	// prepared holds the stored heads fasthttp has parsed, by the
 	// address of the cache's serialised head (see setHead).
@@ -226,7 +238,23 @@ func positive(d time.Duration) time.Duration {
 
 // Serve accepts connections on ln until Shutdown is called or ln fails.
 func (s *Server) Serve(ln net.Listener) error {
+	if n := s.loopCount(); n > 0 {
+		if ran, err := s.serveLoops(ln, n); ran {
+			return err
+		}
+	}
 	return s.srv.Serve(&timedListener{Listener: ln, read: positive(s.opts.ReadTimeout), write: positive(s.opts.WriteTimeout)})
+}
+
+// loopCount returns the number of event loops to run.
+func (s *Server) loopCount() int {
+	switch {
+	case s.opts.Loops < 0 || s.opts.Wrap != nil:
+		return 0
+	case s.opts.Loops == 0:
+		return runtime.GOMAXPROCS(0)
+	}
+	return s.opts.Loops
 }
 
 // SetProxy makes p answer the requests that arrive from now on, with its
@@ -241,6 +269,9 @@ func (s *Server) SetProxy(p *proxy.Proxy) {
 // Shutdown stops accepting connections, closes idle ones, and waits for
 // the requests being served to finish, or for ctx to be done.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.stopLoops(ctx.Done()); err != nil {
+		return err
+	}
 	return s.srv.ShutdownWithContext(ctx)
 }
 
@@ -248,7 +279,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	v := s.view()
 	defer s.views.Put(v)
-	refuse, originForm := v.fill(ctx)
+	refuse, originForm := v.fill(&ctx.Request.Header)
 	if refuse != 0 {
 		s.refuse(ctx, refuse)
 		return

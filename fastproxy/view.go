@@ -35,13 +35,12 @@ func newView() *view {
 	return &view{header: make(http.Header, 16), values: make([]string, 0, 32)}
 }
 
-// fill makes v a view of ctx's request. It reports a status code to
+// fill makes v a view of the request whose head is rh. It reports a status code to
 // refuse the request with, for what fasthttp lets through but this
 // server does not take (RFC 9112 §2.3 versions, §5.2 obs-fold, §6.1
 // codings), and whether the request target is in origin form (§3.2.1):
 // the absolute and asterisk forms are left to the owned request.
-func (v *view) fill(ctx *fasthttp.RequestCtx) (refuse int, originForm bool) {
-	rh := &ctx.Request.Header
+func (v *view) fill(rh *fasthttp.RequestHeader) (refuse int, originForm bool) {
 	if p := rh.Protocol(); string(p) != "HTTP/1.1" && string(p) != "HTTP/1.0" {
 		return http.StatusHTTPVersionNotSupported, false
 	}

@@ -47,6 +47,7 @@ type serveConfig struct {
 	tlsCert         string
 	tlsKey          string
 	front           string
+	loops           int
 	logLevel        string
 }
 
@@ -71,6 +72,7 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs.StringVar(&cfg.adminToken, "admin-token", os.Getenv("NOTMOD_ADMIN_TOKEN"), "bearer token the admin listener requires (default $NOTMOD_ADMIN_TOKEN); required unless it listens on loopback")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "certificate file: serve HTTPS (with HTTP/2)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "private key file for -tls-cert")
+	fs.IntVar(&cfg.loops, "loops", 0, "event loops of the fast front end that answer cache hits (Linux): `N`; 0 is one per CPU, -1 none (fasthttp serves every connection)")
 	fs.StringVar(&cfg.front, "front", "", "HTTP front end: fast (fasthttp; HTTP/1.1 and 1.0, the default without TLS) or net (net/http; also TLS, HTTP/2 and h2c; the default with -tls-cert)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
@@ -199,7 +201,7 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 		log.Info("admin listener", "addr", "http://"+aln.Addr().String())
 	}
 	if cfg.front == "fast" {
-		fast, err := fastproxy.New(fastproxy.Options{Proxy: p, MaxHeaderBytes: 64 << 10, Logger: log})
+		fast, err := fastproxy.New(fastproxy.Options{Proxy: p, MaxHeaderBytes: 64 << 10, Loops: cfg.loops, Logger: log})
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("serve: %w", err)

@@ -53,6 +53,7 @@ var thirdParty = map[string][]string{
 	"github.com/redis/go-redis/v9":        {"store/redis"},
 	"github.com/prometheus/client_golang": {"metrics"},
 	"github.com/valyala/fasthttp":         {"fastproxy"},
+	"golang.org/x/sys":                    {"fastproxy"},
 }
 
 type pkg struct {

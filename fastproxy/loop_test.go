@@ -1,0 +1,544 @@
+//go:build linux
+
+package fastproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/notmod/notmod/httpcache"
+	"github.com/notmod/notmod/proxy"
+	"github.com/notmod/notmod/store/memory"
+)
+
+// loopEnv is an origin, one proxy and cache, and two fast front ends over
+// them: one with an event loop (loop) and one where fasthttp serves every
+// connection (plain). What one answers from the cache the other answers
+// from the same stored response.
+type loopEnv struct {
+	loop, plain string       // addresses
+	s           *Server      // the one with the loop
+	misses      atomic.Int64 // requests the origin answered
+}
+
+// loopBody is the content of /hit and the other small entries.
+var loopBody = bytes.Repeat([]byte("0123456789abcdef"), 64) // 1 KiB
+
+func newLoopEnv(t testing.TB, o Options) *loopEnv {
+	t.Helper()
+	e := &loopEnv{}
+	big := bytes.Repeat([]byte("big content, "), 70000) // about 900 KiB
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.misses.Add(1)
+		switch {
+		case r.URL.Path == "/big":
+			w.Header().Set("Cache-Control", "max-age=3600")
+			w.Header().Set("ETag", `"big"`)
+			_, _ = w.Write(big)
+		case r.URL.Path == "/nostore":
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = io.WriteString(w, "fresh from the origin "+r.Method)
+		case r.URL.Path == "/empty":
+			w.Header().Set("Cache-Control", "max-age=3600")
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.Header().Set("Cache-Control", "max-age=3600")
+			w.Header().Set("ETag", `"v1"`)
+			w.Header().Set("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = w.Write(loopBody)
+		}
+	}))
+	t.Cleanup(origin.Close)
+	u, _ := url.Parse(origin.URL)
+	c := httpcache.Must(httpcache.Options{Store: memory.Must(memory.Options{}), MaxObjectSize: 1 << 20})
+	p, err := proxy.New(proxy.Options{Origin: u, Cache: c, ResponseTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(o Options) (string, *Server) {
+		o.Proxy = p
+		s, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(ln) }()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := s.Shutdown(ctx); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+		return ln.Addr().String(), s
+	}
+	o.Loops = 1
+	e.loop, e.s = start(o)
+	o.Loops = -1
+	e.plain, _ = start(o)
+	return e
+}
+
+// loops returns the loop server's loops, once Serve has made them.
+func (e *loopEnv) loops(t testing.TB) *loops {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		e.s.loopsMu.Lock()
+		ls := e.s.loops
+		e.s.loopsMu.Unlock()
+		if ls != nil {
+			return ls
+		}
+		time.Sleep(time.Millisecond) // Serve has not started yet
+	}
+	t.Fatal("the event loops did not start")
+	return nil
+}
+
+// exchange writes raw to addr on a new connection, closes its sending
+// side, and reads every response until the server closes.
+func exchange(t testing.TB, addr, raw string) []*response {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	// A server may answer and close before it has read everything (a
+	// head too large, say): what it answered is what counts.
+	_, _ = io.WriteString(c, raw)
+	_ = c.(*net.TCPConn).CloseWrite()
+	return readResponses(t, bufio.NewReader(c), methodsOf(raw))
+}
+
+// response is a response as the tests compare them: status, fields
+// (without Age and Date, which may differ by a second) and content.
+type response struct {
+	status int
+	header http.Header
+	body   string
+	close  bool // Connection: close, which net/http takes out of header
+}
+
+func (r *response) String() string {
+	return fmt.Sprintf("%d close=%t %v %.40q", r.status, r.close, r.header, r.body)
+}
+
+// methodsOf returns the methods of the requests in raw, so that the
+// responses to HEAD are read without content.
+func methodsOf(raw string) []string {
+	var m []string
+	for _, line := range strings.Split(raw, "\n") {
+		for _, method := range []string{"GET ", "HEAD ", "POST "} {
+			if strings.HasPrefix(line, method) {
+				m = append(m, strings.TrimSpace(method))
+			}
+		}
+	}
+	return m
+}
+
+// ttlParam is the ttl of a Cache-Status member, which may differ by a
+// second between two responses.
+var ttlParam = regexp.MustCompile(`; ttl=-?[0-9]+`)
+
+// readResponses reads responses until the connection ends, or n of them
+// when n > 0.
+func readResponses(t testing.TB, br *bufio.Reader, methods []string) []*response {
+	return readN(t, br, methods, 0)
+}
+
+func readN(t testing.TB, br *bufio.Reader, methods []string, n int) []*response {
+	t.Helper()
+	var out []*response
+	for i := 0; n <= 0 || i < n; i++ {
+		method := http.MethodGet
+		if i < len(methods) {
+			method = methods[i]
+		}
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			return out
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		resp.Header.Del("Age")
+		resp.Header.Del("Date") // the origin's, for what it answers: may differ by a second
+		for j, v := range resp.Header["Cache-Status"] {
+			resp.Header["Cache-Status"][j] = ttlParam.ReplaceAllString(v, "")
+		}
+		out = append(out, &response{status: resp.StatusCode, header: resp.Header, body: string(b), close: resp.Close})
+	}
+	return out
+}
+
+func get(path string, fields ...string) string {
+	return "GET " + path + " HTTP/1.1\r\nHost: cache.test\r\n" + strings.Join(fields, "") + "\r\n"
+}
+
+// prime stores path through the plain front end and checks it is a hit.
+func (e *loopEnv) prime(t testing.TB, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		exchange(t, e.plain, get(p))
+		r := exchange(t, e.plain, get(p))
+		if len(r) != 1 || !strings.Contains(r[0].header.Get("Cache-Status"), "hit") {
+			t.Fatalf("%s not stored: %v", p, r)
+		}
+	}
+}
+
+// TestLoopAnswersHits checks that the loop answers hits itself (RFC 9111
+// §4: a fresh stored response; RFC 9110 §13.1.2: If-None-Match makes it a
+// 304; §9.3.2: HEAD without content), with what the fasthttp path sends
+// for the same request, and hands the connection over for a miss, which
+// the origin answers.
+func TestLoopAnswersHits(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/hit")
+	ls := e.loops(t)
+	for _, raw := range []string{
+		get("/hit"),
+		get("/hit", "If-None-Match: \"v1\"\r\n"),
+		get("/hit", "If-None-Match: \"other\", \"v1\"\r\n"),
+		get("/hit", "If-Modified-Since: Mon, 01 Jan 2024 00:00:00 GMT\r\n"),
+		"HEAD /hit HTTP/1.1\r\nHost: cache.test\r\n\r\n",
+		get("/hit", "Accept: */*\r\nX-Repeated: a\r\nX-Repeated: b\r\n"),
+	} {
+		served, handed := ls.served.Load(), ls.handed.Load()
+		got := exchange(t, e.loop, raw)
+		want := exchange(t, e.plain, raw)
+		if ls.served.Load() != served+1 || ls.handed.Load() != handed {
+			t.Errorf("%q: the loop did not answer it (served %d -> %d, handed %d -> %d)", raw, served, ls.served.Load(), handed, ls.handed.Load())
+		}
+		if !sameResponses(got, want) {
+			t.Errorf("%q:\nloop:    %v\nfasthttp: %v", raw, got, want)
+		}
+	}
+	misses := e.misses.Load()
+	handed := ls.handed.Load()
+	got := exchange(t, e.loop, get("/nostore"))
+	if len(got) != 1 || got[0].body != "fresh from the origin GET" || e.misses.Load() != misses+1 || ls.handed.Load() != handed+1 {
+		t.Errorf("a miss: %v (origin requests %d -> %d, handed %d -> %d)", got, misses, e.misses.Load(), handed, ls.handed.Load())
+	}
+}
+
+func sameResponses(a, b []*response) bool {
+	return slices.EqualFunc(a, b, func(x, y *response) bool {
+		if x.status != y.status || x.body != y.body || x.close != y.close || len(x.header) != len(y.header) {
+			return false
+		}
+		for k, v := range x.header {
+			if !slices.Equal(v, y.header[k]) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestLoopPipelined checks that pipelined requests (RFC 9112 §9.3.2) are
+// answered once each, in order, when hits the loop answers and requests
+// it hands over are mixed: the answers it built before handing over go
+// first, and what it read after is read again by fasthttp.
+func TestLoopPipelined(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/hit", "/other")
+	ls := e.loops(t)
+	raw := get("/hit") +
+		get("/other", "If-None-Match: \"v1\"\r\n") +
+		"HEAD /hit HTTP/1.1\r\nHost: cache.test\r\n\r\n" +
+		get("/nostore") +
+		get("/hit") +
+		"POST /nostore HTTP/1.1\r\nHost: cache.test\r\nContent-Length: 3\r\n\r\nabc" +
+		get("/other")
+	served := ls.served.Load()
+	got := exchange(t, e.loop, raw)
+	want := exchange(t, e.plain, raw)
+	if len(got) != 7 || !sameResponses(got, want) {
+		t.Fatalf("loop:\n%v\nfasthttp:\n%v", got, want)
+	}
+	for i, w := range []string{string(loopBody), "", "", "fresh from the origin GET", string(loopBody), "fresh from the origin POST", string(loopBody)} {
+		if got[i].body != w {
+			t.Errorf("response %d: %q, want %q", i, got[i].body, w)
+		}
+	}
+	if got[1].status != http.StatusNotModified {
+		t.Errorf("response 1: %d, want 304", got[1].status)
+	}
+	if n := ls.served.Load() - served; n != 3 {
+		t.Errorf("the loop answered %d requests, want the 3 before the miss", n)
+	}
+}
+
+// TestLoopHeadInPieces checks that a head that arrives in pieces is
+// answered once it is complete.
+func TestLoopHeadInPieces(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/hit")
+	c, err := net.Dial("tcp", e.loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	raw := get("/hit", "X-Padding: "+strings.Repeat("p", 3000)+"\r\n")
+	for round := 0; round < 3; round++ {
+		for i := 0; i < len(raw); i += 700 {
+			if _, err := io.WriteString(c, raw[i:min(i+700, len(raw))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !bytes.Equal(b, loopBody) {
+			t.Fatalf("round %d: %d, %d bytes", round, resp.StatusCode, len(b))
+		}
+	}
+}
+
+// TestLoopConnectionClose checks that a request with Connection: close is
+// answered with it and the connection then closed (RFC 9112 §9.6), and
+// that what follows it is not answered.
+func TestLoopConnectionClose(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/hit")
+	c, err := net.Dial("tcp", e.loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, get("/hit", "Connection: close\r\n")+get("/hit")); err != nil {
+		t.Fatal(err)
+	}
+	// The connection is not half-closed by the client: only the server
+	// closing it ends this read.
+	got := readResponses(t, bufio.NewReader(c), nil)
+	if len(got) != 1 || !got[0].close || got[0].body != string(loopBody) {
+		t.Errorf("got %v, want one response with Connection: close", got)
+	}
+}
+
+// TestLoopBackpressure checks that answers larger than the socket takes
+// are kept and written as the client reads, byte for byte, and that the
+// requests read meanwhile wait for them.
+func TestLoopBackpressure(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/big", "/hit")
+	want := exchange(t, e.plain, get("/big"))[0].body
+	c, err := net.Dial("tcp", e.loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	// About 7 MiB of answers, requested before any is read.
+	raw := strings.Repeat(get("/big")+get("/hit"), 8)
+	go func() { _, _ = io.WriteString(c, raw) }()
+	got := readN(t, bufio.NewReader(c), nil, 16)
+	if len(got) < 16 {
+		t.Fatalf("%d responses, want 16", len(got))
+	}
+	for i, r := range got[:16] {
+		w := want
+		if i%2 == 1 {
+			w = string(loopBody)
+		}
+		if r.status != http.StatusOK || r.body != w {
+			t.Fatalf("response %d: %d, %d bytes; want 200, %d bytes", i, r.status, len(r.body), len(w))
+		}
+	}
+}
+
+// TestLoopStalledReader checks that a client that stops reading answers
+// the loop holds for it is dropped after the write timeout.
+func TestLoopStalledReader(t *testing.T) {
+	e := newLoopEnv(t, Options{WriteTimeout: 300 * time.Millisecond})
+	e.prime(t, "/big")
+	ls := e.loops(t)
+	c, err := net.Dial("tcp", e.loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.(*net.TCPConn).SetReadBuffer(4096)
+	if _, err := io.WriteString(c, strings.Repeat(get("/big"), 16)); err != nil {
+		t.Fatal(err)
+	}
+	// Read nothing: within about the write timeout and the slack, the
+	// loop lets the connection go.
+	deadline := time.Now().Add(10 * time.Second)
+	for ls.count.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop still holds the connection of a client that stopped reading 10 s ago (write timeout 300 ms)")
+		}
+		time.Sleep(20 * time.Millisecond) // polls the loop's count
+	}
+}
+
+// TestLoopHandsOver checks what the loop leaves to fasthttp: each of
+// these is answered as the fasthttp path answers it, the loop having
+// handed the connection over.
+func TestLoopHandsOver(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/hit", "/empty")
+	ls := e.loops(t)
+	for _, raw := range []string{
+		"GET /hit HTTP/1.0\r\nHost: cache.test\r\n\r\n",                         // HTTP/1.0
+		"GET /hit HTTP/1.1\nHost: cache.test\n\n",                               // bare LF (RFC 9112 §2.2)
+		get("/hit", "Range: bytes=0-9\r\n"),                                     // Range (RFC 9110 §14.2)
+		get("/hit", "Content-Length: 3\r\n") + "abc",                            // a body
+		get("/hit", "Transfer-Encoding: chunked\r\n") + "3\r\nabc\r\n0\r\n\r\n", // chunked
+		get("/hit", "Cache-Control: no-cache\r\n"),                              // RFC 9111 §5.2.1.4
+		get("/empty"), // 204: fasthttp frames it
+		"GET http://cache.test/hit HTTP/1.1\r\nHost: cache.test\r\n\r\n", // absolute form
+		"GET /hit HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",                // two Hosts: refused
+		"BREW /hit HTTP/1.1\r\nHost: cache.test\r\n\r\n",
+		get("/hit", "X-Long: "+strings.Repeat("l", 70<<10)+"\r\n"), // past MaxHeaderBytes: 431
+	} {
+		handed := ls.handed.Load()
+		got := exchange(t, e.loop, raw)
+		want := exchange(t, e.plain, raw)
+		if ls.handed.Load() != handed+1 {
+			t.Errorf("%.60q: not handed over", raw)
+		}
+		if !sameResponses(got, want) || len(got) == 0 {
+			t.Errorf("%.60q:\nloop:     %v\nfasthttp: %v", raw, got, want)
+		}
+	}
+}
+
+// TestLoopShutdown checks that Shutdown closes the loop's idle
+// connections and that Serve then returns nil.
+func TestLoopShutdown(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/hit")
+	ls := e.loops(t)
+	c, err := net.Dial("tcp", e.loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	_, _ = io.WriteString(c, get("/hit"))
+	if resp, err := http.ReadResponse(br, nil); err != nil {
+		t.Fatal(err)
+	} else {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Errorf("after Shutdown the idle connection read %v, want EOF", err)
+	}
+	if n := ls.count.Load(); n != 0 {
+		t.Errorf("%d connections left in the loop", n)
+	}
+}
+
+// TestLoopMaxConns checks that connections past MaxConns are refused with
+// a 503.
+func TestLoopMaxConns(t *testing.T) {
+	e := newLoopEnv(t, Options{MaxConns: 2})
+	e.prime(t, "/hit")
+	var conns []net.Conn
+	for i := 0; i < 2; i++ {
+		c, err := net.Dial("tcp", e.loop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = io.WriteString(c, get("/hit"))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	got := exchange(t, e.loop, get("/hit"))
+	if len(got) != 1 || got[0].status != http.StatusServiceUnavailable {
+		t.Errorf("a third connection got %v, want 503", got)
+	}
+	_ = conns
+}
+
+// FuzzLoop sends the same bytes to the loop and to the fasthttp path,
+// over sockets, and checks that they answer alike: the loop answers only
+// what fasthttp would answer from the cache, with the same response, and
+// hands everything else over whole.
+func FuzzLoop(f *testing.F) {
+	for _, seed := range []string{
+		get("/hit"),
+		get("/hit") + get("/hit"),
+		get("/hit", "If-None-Match: \"v1\"\r\n") + "HEAD /hit HTTP/1.1\r\nHost: cache.test\r\n\r\n",
+		get("/hit") + get("/nostore") + get("/hit"),
+		"GET /hit HTTP/1.1\nHost: cache.test\n\n",
+		"GET /hit HTTP/1.1\r\nHost: cache.test\r\n\n",
+		"GET /hit HTTP/1.1\r\nHost: cache.test\r\n X: fold\r\n\r\n",
+		"GET /hit HTTP/1.1\r\nHost: cache.test\r\nContent-Length: 0\r\n\r\n",
+		"GET /hit HTTP/1.1\r\nHost: cache.test\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+		"GET /hit HTTP/1.1\r\nHost: cache.test\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n0\r\n\r\n",
+		"GET /hit HTTP/1.1\r\nHost: cache.test\r\nConnection: close\r\n\r\n" + get("/hit"),
+		"GET /hit HTTP/1.1\r\nhost: cache.test\r\nif-none-match: W/\"v1\"\r\n\r\n",
+		"GET /h%69t?x=1 HTTP/1.1\r\nHost: cache.test\r\n\r\n",
+		"GET /hit HTTP/1.1\r\nHost: cache.test\r\nExpect: 100-continue\r\n\r\n",
+		"GET  /hit HTTP/1.1\r\nHost: cache.test\r\n\r\n",
+		"GET /hit HTTP/1.1\r\nHost: cache.test\r\nX\x00: y\r\n\r\n",
+		"\r\n" + get("/hit"),
+	} {
+		f.Add(seed)
+	}
+	e := newLoopEnv(f, Options{})
+	e.prime(f, "/hit")
+	f.Fuzz(func(t *testing.T, raw string) {
+		if len(raw) > 8<<10 || strings.Contains(raw, "big") {
+			return
+		}
+		// What the first exchange stores, the second and third find.
+		exchange(t, e.plain, raw)
+		got := exchange(t, e.loop, raw)
+		want := exchange(t, e.plain, raw)
+		if !sameResponses(got, want) {
+			t.Errorf("%q:\nloop:     %v\nfasthttp: %v", raw, got, want)
+		}
+	})
+}
