@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,9 +23,14 @@ import (
 )
 
 // front starts the fast front end before origin and returns its base URL
-// and the server.
+// and the server. With o.Loops unset, NOTMOD_LOOPS, if set, says how many
+// event loops it runs (-1: none); scripts/test runs these tests with
+// loops (the default) and without.
 func front(t *testing.T, origin http.Handler, o Options) (string, *Server) {
 	t.Helper()
+	if n, err := strconv.Atoi(os.Getenv("NOTMOD_LOOPS")); err == nil && o.Loops == 0 {
+		o.Loops = n
+	}
 	srv := httptest.NewServer(origin)
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)

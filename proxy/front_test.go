@@ -1,6 +1,7 @@
 // The front ends the end-to-end tests run against: every test runs
 // through the one NOTMOD_FRONT names, net (net/http, the default here)
-// or fast (package fastproxy); scripts/test runs them with both.
+// or fast (package fastproxy, with NOTMOD_LOOPS event loops if set, -1
+// for none); scripts/test runs them with each.
 
 package proxy_test
 
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,6 +60,9 @@ func startFront(t *testing.T, p *proxy.Proxy, arrived func(header func(string) s
 		return &frontEnd{URL: srv.URL, set: cur.Store}
 	}
 	o := fastproxy.Options{Proxy: p}
+	if n, err := strconv.Atoi(os.Getenv("NOTMOD_LOOPS")); err == nil {
+		o.Loops = n // -1: fasthttp serves every connection
+	}
 	if arrived != nil {
 		o.Wrap = func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			return func(ctx *fasthttp.RequestCtx) {

@@ -40,7 +40,13 @@ func (b *syncBuffer) String() string {
 // (net or fast) first, when it is set and args choose neither a front end
 // nor TLS (which only the net/http front end serves): scripts/test runs
 // the tests once with each front end.
+//
+// NOTMOD_LOOPS, when set, is passed as -loops (the fast front end's event
+// loops; -1 for none).
 func frontArgs(args []string) []string {
+	if loops := os.Getenv("NOTMOD_LOOPS"); loops != "" && !slices.Contains(args, "-loops") && !slices.Contains(args, "-tls-cert") {
+		args = append([]string{"-loops", loops}, args...)
+	}
 	front := os.Getenv("NOTMOD_FRONT")
 	if front == "" || slices.Contains(args, "-front") || slices.Contains(args, "-tls-cert") {
 		return args
