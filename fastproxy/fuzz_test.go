@@ -1,11 +1,17 @@
 package fastproxy
 
 import (
+	"bufio"
 	"bytes"
 	"io"
+	"maps"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // FuzzRequest feeds arbitrary bytes to the fast front end as a client's
@@ -51,6 +57,52 @@ func FuzzRequest(f *testing.F) {
 		}
 		if len(out) > 0 && !bytes.HasPrefix(out, []byte("HTTP/1.1 ")) {
 			t.Fatalf("answered %q", out[:min(len(out), 64)])
+		}
+	})
+}
+
+// FuzzViewParse checks view.parse, the event loops' request head parser,
+// against fasthttp's: whatever parse accepts, fasthttp reads the same
+// way (method, target, Host, and every field as view.fill sees it).
+func FuzzViewParse(f *testing.F) {
+	for _, seed := range []string{
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"HEAD /x?y=1 HTTP/1.1\r\nhost: a\r\nif-none-match: \"v\", W/\"w\"\r\nAccept: */*\r\nAccept: text/html\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close\r\nX-Empty:\r\nX-Sp:  v \t\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX: \x80\xff\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\n X: fold\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX : y\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nCookie: a=b\r\nCookie: c=d\r\nUser-Agent: u\r\nContent-Type: t\r\n\r\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, head string) {
+		end, plain := headEnd([]byte(head))
+		if !plain || end != len(head) {
+			return // the loop never gives parse such a head
+		}
+		v := newView()
+		ok, closes := v.parse([]byte(head))
+		if !ok {
+			return
+		}
+		var rh fasthttp.RequestHeader
+		if err := rh.Read(bufio.NewReader(strings.NewReader(head))); err != nil {
+			t.Fatalf("parse took %q, fasthttp refuses it: %v", head, err)
+		}
+		w := newView()
+		if refuse, originForm := w.fill(&rh); refuse != 0 || !originForm {
+			t.Fatalf("parse took %q, the fasthttp path refuses it (%d, origin form %t)", head, refuse, originForm)
+		}
+		if v.req.Method != w.req.Method || v.req.RequestURI != w.req.RequestURI || v.req.Host != w.req.Host {
+			t.Fatalf("%q: parse read %s %s Host %q; fasthttp %s %s Host %q", head, v.req.Method, v.req.RequestURI, v.req.Host, w.req.Method, w.req.RequestURI, w.req.Host)
+		}
+		if !maps.EqualFunc(v.header, w.header, slices.Equal) {
+			t.Fatalf("%q: parse read %q; fasthttp %q", head, v.header, w.header)
+		}
+		if closes != rh.ConnectionClose() || !rh.IsHTTP11() {
+			t.Fatalf("%q: parse says close %t; fasthttp %t (HTTP/1.1 %t)", head, closes, rh.ConnectionClose(), rh.IsHTTP11())
 		}
 	})
 }

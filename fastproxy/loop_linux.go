@@ -3,7 +3,6 @@
 package fastproxy
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -32,8 +31,9 @@ import (
 // only when the kernel says it has bytes, as nginx does.
 //
 // A loop answers what it can answer from the cache alone, in full: a
-// complete HTTP/1.1 GET or HEAD head, without a body, that the fasthttp
-// request parser accepts and whose lookup is a plain hit. Anything else
+// complete HTTP/1.1 GET or HEAD head, without a body, read in one pass by
+// view.parse (which takes a strict part of what fasthttp's parser takes),
+// whose lookup is a plain hit. Anything else
 // (a miss, a revalidation, a body, HTTP/1.0, Range, a head the parser
 // refuses, bare LF line ends) hands the connection over, with what the
 // loop read but did not answer and what it answered but could not write
@@ -79,9 +79,6 @@ type loop struct {
 	out    []byte
 	segs   []seg
 	iov    [][]byte
-	src    bytesReader
-	br     *bufio.Reader
-	hdr    fasthttp.RequestHeader
 	v      *view
 	stop   bool // stopping: no new requests; ends when the last connection closes
 
@@ -98,18 +95,6 @@ type loop struct {
 type seg struct {
 	content  []byte
 	off, end int
-}
-
-// bytesReader reads a byte slice, for fasthttp's request head parser.
-type bytesReader struct{ b []byte }
-
-func (r *bytesReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
 }
 
 // loops is the state of a server that runs event loops.
@@ -152,7 +137,6 @@ func newLoop(s *Server, q *connQueue, ls *loops) (*loop, error) {
 		done:   make(chan struct{}),
 		ls:     ls,
 	}
-	l.br = bufio.NewReaderSize(&l.src, s.opts.MaxHeaderBytes)
 	return l, nil
 }
 
@@ -523,44 +507,13 @@ func (l *loop) addSeg(before int, content []byte) {
 	}
 }
 
-// headEnd returns the length of the request head at the start of data,
-// with the empty line that ends it, or -1 if it is not all there. It
-// reports false when a line ends in a bare LF (RFC 9112 §2.2 lets a
-// recipient accept it): such heads are fasthttp's to read.
-func headEnd(data []byte) (int, bool) {
-	for i := 0; ; {
-		j := bytes.IndexByte(data[i:], '\n')
-		if j < 0 {
-			return -1, true
-		}
-		j += i
-		if j == 0 || data[j-1] != '\r' {
-			return 0, false
-		}
-		if j >= 3 && data[j-2] == '\n' && data[j-3] == '\r' {
-			return j + 1, true
-		}
-		i = j + 1
-	}
-}
-
 // serveOne answers the request whose head is head, appending the answer's
 // head to l.out and returning its content, when it is a plain hit. It
 // reports false, having appended nothing that counts, for anything else.
 func (l *loop) serveOne(head []byte) (served, closeAfter bool, content []byte) {
-	l.src.b = head
-	l.br.Reset(&l.src)
-	rh := &l.hdr
-	if err := rh.Read(l.br); err != nil {
-		return false, false, nil
-	}
-	// No body: no Content-Length (-2) or 0, no Transfer-Encoding (-1 is
-	// chunked; RFC 9112 §6.3).
-	if cl := rh.ContentLength(); cl != 0 && cl != -2 || !rh.IsHTTP11() || len(rh.Peek("Transfer-Encoding")) > 0 || len(rh.Peek("Expect")) > 0 {
-		return false, false, nil
-	}
 	v := l.v
-	if refuse, originForm := v.fill(rh); refuse != 0 || !originForm || v.ranged {
+	ok, closeAfter := v.parse(head)
+	if !ok {
 		return false, false, nil
 	}
 	lk := l.s.proxy.Load().Cache().Peek(&v.req)
@@ -577,7 +530,6 @@ func (l *loop) serveOne(head []byte) (served, closeAfter bool, content []byte) {
 	for _, s := range status {
 		l.out = appendFieldLine(l.out, "Cache-Status", s)
 	}
-	closeAfter = rh.ConnectionClose()
 	if closeAfter {
 		l.out = append(l.out, "Connection: close\r\n"...)
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/valyala/fasthttp"
 	"io"
 	"net"
 	"net/http"
@@ -541,4 +542,34 @@ func FuzzLoop(f *testing.F) {
 			t.Errorf("%q:\nloop:     %v\nfasthttp: %v", raw, got, want)
 		}
 	})
+}
+
+// BenchmarkLoopHit measures what an event loop does for a hit, from the
+// request's bytes to the answer's, in-process (no sockets):
+// go test -run '^$' -bench LoopHit -benchmem ./fastproxy
+func BenchmarkLoopHit(b *testing.B) {
+	s := newBenchServer(b)
+	var ctx fasthttp.RequestCtx
+	var req fasthttp.Request
+	req.SetRequestURI("/1k")
+	req.Header.SetHost("cache.test")
+	ctx.Init(&req, nil, nil)
+	s.handle(&ctx) // store it
+	l := &loop{s: s, v: newView()}
+	for _, tc := range []struct{ name, inm string }{{"200", ""}, {"304", "If-None-Match: \"abc\"\r\n"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			head := []byte("GET /1k HTTP/1.1\r\nHost: cache.test\r\nUser-Agent: bench\r\nAccept: */*\r\n" + tc.inm + "\r\n")
+			b.ReportAllocs()
+			for b.Loop() {
+				l.out = l.out[:0]
+				end, _ := headEnd(head)
+				if ok, _, _ := l.serveOne(head[:end]); !ok {
+					b.Fatal("not answered")
+				}
+			}
+			if !bytes.Contains(l.out, []byte("hit")) {
+				b.Fatalf("not a hit: %q", l.out)
+			}
+		})
+	}
 }

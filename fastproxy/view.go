@@ -28,11 +28,12 @@ type view struct {
 	url    url.URL
 	header http.Header
 	values []string
-	ranged bool // the request has Range: served by the proxy, not here
+	keys   []byte // field names parse made canonical
+	ranged bool   // the request has Range: served by the proxy, not here
 }
 
 func newView() *view {
-	return &view{header: make(http.Header, 16), values: make([]string, 0, 32)}
+	return &view{header: make(http.Header, 16), values: make([]string, 0, 32), keys: make([]byte, 0, 1024)}
 }
 
 // fill makes v a view of the request whose head is rh. It reports a status code to
@@ -289,3 +290,209 @@ func (hr *headReader) Read(p []byte) (int, error) {
 func sprintf(format string, args ...any) string {
 	return strings.TrimSpace(fmt.Sprintf(format, args...))
 }
+
+// headEnd returns the length of the request head at the start of data,
+// with the empty line that ends it, or -1 if it is not all there. It
+// reports false when a line ends in a bare LF (RFC 9112 §2.2 lets a
+// recipient accept it): such heads are fasthttp's to read.
+func headEnd(data []byte) (int, bool) {
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '\n')
+		if j < 0 {
+			return -1, true
+		}
+		j += i
+		if j == 0 || data[j-1] != '\r' {
+			return 0, false
+		}
+		if j >= 3 && data[j-2] == '\n' && data[j-3] == '\r' {
+			return j + 1, true
+		}
+		i = j + 1
+	}
+}
+
+// parse makes v a view of the request whose head is head, a request line
+// and field lines each ending in CRLF and the empty line that ends them,
+// as an event loop reads it, in one pass. It accepts only what it can
+// answer from the cache and reads exactly as the fasthttp path would: a
+// GET or HEAD in origin form (RFC 9112 §3.2.1), HTTP/1.1, field names of
+// token characters directly followed by the colon (§5.1), values of
+// visible characters, spaces, tabs and obs-text (RFC 9110 §5.5), one
+// non-empty Host (RFC 9112 §3.2), no obs-fold (§5.2), no body (no
+// Content-Length or Transfer-Encoding, §6.3), no Expect, no Upgrade, and
+// Connection naming close or keep-alive only (RFC 9110 §7.6.1). It
+// reports false for anything else, which is then the fasthttp parser's to
+// read; closes reports Connection: close.
+func (v *view) parse(head []byte) (ok, closes bool) {
+	clear(v.header)
+	v.values = v.values[:0]
+	v.keys = v.keys[:0]
+	v.ranged = false
+
+	// Request line: method SP request-target SP HTTP-version CRLF.
+	var method string
+	switch {
+	case bytes.HasPrefix(head, methodGet):
+		method, head = http.MethodGet, head[len(methodGet):]
+	case bytes.HasPrefix(head, methodHead):
+		method, head = http.MethodHead, head[len(methodHead):]
+	default:
+		return false, false
+	}
+	if len(head) == 0 || head[0] != '/' {
+		return false, false
+	}
+	sp := bytes.IndexByte(head, ' ')
+	if sp < 0 {
+		return false, false
+	}
+	target := head[:sp]
+	for _, c := range target {
+		if c <= ' ' || c >= 0x7f {
+			return false, false
+		}
+	}
+	head = head[sp+1:]
+	if !bytes.HasPrefix(head, http11CRLF) {
+		return false, false
+	}
+	head = head[len(http11CRLF):]
+
+	var host []byte
+	hosts := 0
+	for {
+		if len(head) < 2 {
+			return false, false
+		}
+		if head[0] == '\r' {
+			if len(head) != 2 || head[1] != '\n' {
+				return false, false
+			}
+			break // the empty line, which ends head
+		}
+		// field-name ":" OWS field-value OWS CRLF
+		i := 0
+		for i < len(head) && isTokenChar(head[i]) {
+			i++
+		}
+		if i == 0 || i >= len(head) || head[i] != ':' {
+			return false, false // obs-fold, space before the colon, ...
+		}
+		name := head[:i]
+		j := i + 1
+		for j < len(head) && (head[j] == ' ' || head[j] == '\t') {
+			j++
+		}
+		k := j
+		for k < len(head) && head[k] != '\r' {
+			if c := head[k]; c < ' ' && c != '\t' || c == 0x7f {
+				return false, false
+			}
+			k++
+		}
+		if k+1 >= len(head) || head[k+1] != '\n' {
+			return false, false
+		}
+		value := head[j:k]
+		for len(value) > 0 && (value[len(value)-1] == ' ' || value[len(value)-1] == '\t') {
+			value = value[:len(value)-1]
+		}
+		head = head[k+2:]
+
+		key := v.canonical(name)
+		switch key {
+		case "Host":
+			hosts++
+			host = value
+			continue
+		case "Content-Length", "Transfer-Encoding", "Expect", "Upgrade":
+			return false, false
+		case "Connection":
+			for tok := range strings.SplitSeq(unsafeString(value), ",") {
+				switch strings.ToLower(strings.TrimSpace(tok)) {
+				case "close":
+					closes = true
+				case "keep-alive", "":
+				default:
+					return false, false
+				}
+			}
+		case "Range":
+			return false, false // the proxy's to answer
+		}
+		val := unsafeString(value)
+		if old, ok := v.header[key]; ok {
+			v.header[key] = append(old, val) // copies: capacity is exact
+			continue
+		}
+		n := len(v.values)
+		v.values = append(v.values, val)
+		v.header[key] = v.values[n : n+1 : n+1]
+	}
+	if hosts != 1 || len(host) == 0 {
+		return false, false
+	}
+	v.req = http.Request{
+		Method:     method,
+		URL:        &v.url,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     v.header,
+		Host:       unsafeString(host),
+		RequestURI: unsafeString(target),
+	}
+	return true, closes
+}
+
+var (
+	methodGet  = []byte("GET ")
+	methodHead = []byte("HEAD ")
+	http11CRLF = []byte("HTTP/1.1\r\n")
+)
+
+// canonical returns name in canonical form (RFC 9110 §5.1 names are case
+// insensitive; net/http's maps use the form of CanonicalMIMEHeaderKey),
+// without copying when it is already canonical, as it usually is.
+func (v *view) canonical(name []byte) string {
+	upper := true
+	for i, c := range name {
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			start := len(v.keys)
+			v.keys = append(v.keys, name...)
+			k := v.keys[start:]
+			up := upper
+			for i2 := i; i2 < len(k); i2++ {
+				c := k[i2]
+				if up && 'a' <= c && c <= 'z' {
+					k[i2] = c - ('a' - 'A')
+				} else if !up && 'A' <= c && c <= 'Z' {
+					k[i2] = c + ('a' - 'A')
+				}
+				up = k[i2] == '-'
+			}
+			return unsafeString(k)
+		}
+		upper = c == '-'
+	}
+	return unsafeString(name)
+}
+
+// isTokenChar reports whether c is a tchar (RFC 9110 §5.6.2).
+func isTokenChar(c byte) bool {
+	return c < 0x80 && tokenChars[c]
+}
+
+var tokenChars = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
