@@ -1,7 +1,11 @@
 package httpcache
 
 import (
+	"bytes"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -46,6 +50,62 @@ func BenchmarkLookupHit(b *testing.B) {
 	for b.Loop() {
 		if _, ok := serveHit(c, r, buf); !ok {
 			b.Fatal("not a hit")
+		}
+	}
+}
+
+// discardWriter takes what it is given, as a client connection does; it
+// has no ReadFrom, so that io.CopyBuffer reads with the buffer it is
+// given, as a reverse proxy does.
+type discardWriter struct{}
+
+func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkStoreWhole measures storing a response whole in a memory store
+// (RFC 9111 §3) as a proxy sends it: the content read through the body
+// Receive returns, 32 KiB at a time, and stored at its end. The request
+// asks for validation (no-cache), so that every iteration is a miss
+// whose response replaces the stored one.
+func BenchmarkStoreWhole(b *testing.B) {
+	for _, size := range []int{64 << 10, 1 << 20, 8 << 20} {
+		for _, declared := range []bool{true, false} {
+			name := strconv.Itoa(size>>10) + "KiB"
+			if !declared {
+				name += "-undeclared"
+			}
+			b.Run(name, func(b *testing.B) {
+				c, _ := newTestCache(b, Options{})
+				content := bytes.Repeat([]byte("x"), size)
+				req := newRequest(http.MethodGet, "/whole", "Cache-Control", "no-cache")
+				h := header("Cache-Control", "max-age=3600", "Date", httpDate(t0))
+				buf := make([]byte, 32<<10)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				for b.Loop() {
+					l := c.Lookup(req)
+					if l.Decision != Forward {
+						b.Fatalf("Lookup = %v, want forward", l.Decision)
+					}
+					resp := newResponse(req, http.StatusOK, h.Clone(), "")
+					resp.Body = io.NopCloser(bytes.NewReader(content))
+					resp.ContentLength = -1
+					if declared {
+						resp.ContentLength = int64(size)
+					}
+					got, err := l.Receive(resp)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := io.CopyBuffer(discardWriter{}, got.Body, buf); err != nil {
+						b.Fatal(err)
+					}
+					got.Body.Close()
+					if !strings.Contains(got.Header.Get("Cache-Status"), "stored") && declared {
+						b.Fatalf("not stored: %q", got.Header.Get("Cache-Status"))
+					}
+					l.Release()
+				}
+			})
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -121,5 +122,63 @@ func TestIncompleteNotStored(t *testing.T) {
 	})
 	if d := lookupDecision(c, "/a"); d != Forward {
 		t.Errorf("after an incomplete response: %v, want forward", d)
+	}
+}
+
+// TestDeclaredLength checks that content is stored only when it is as
+// long as its Content-Length says (RFC 9111 §3.3, RFC 9112 §6.3), and
+// never when the declared length or the content is past MaxObjectSize,
+// whatever the length says; the client gets what the origin sent either
+// way.
+func TestDeclaredLength(t *testing.T) {
+	const limit = 64 << 10
+	content := bytes.Repeat([]byte("0123456789abcdef"), limit/16)
+	cases := map[string]struct {
+		content  []byte
+		declared int64
+		stored   bool
+	}{
+		"as declared":            {content: content[:1000], declared: 1000, stored: true},
+		"the limit, as declared": {content: content, declared: limit, stored: true},
+		"empty, as declared":     {content: nil, declared: 0, stored: true},
+		"undeclared":             {content: content[:1000], declared: -1, stored: true},
+		// §3.3: fewer bytes than declared.
+		"short of the declared length": {content: content[:1000], declared: 5000},
+		// More bytes than declared: the buffer sized from the declared
+		// length grows, and the content is not stored.
+		"past the declared length": {content: content[:5000], declared: 1000},
+		// A declared length past the limit is not trusted to be room
+		// for anything: the response is not stored.
+		"declared past the limit":       {content: content[:1000], declared: 1 << 40},
+		"content past the limit":        {content: append(content, 'x'), declared: limit},
+		"undeclared, past the limit":    {content: append(content, 'x'), declared: -1},
+		"declared past the limit, more": {content: append(content, 'x'), declared: limit + 1},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, _ := newTestCache(t, Options{MaxObjectSize: limit})
+			_, got, _ := exchange(t, c, newRequest(http.MethodGet, "/a"), func(out *http.Request) *http.Response {
+				r := newResponse(out, 200, header("Cache-Control", "max-age=60", "Date", httpDate(t0)), string(tc.content))
+				r.ContentLength = tc.declared
+				return r
+			})
+			if got != string(tc.content) {
+				t.Fatalf("the client got %d bytes, want the %d the origin sent", len(got), len(tc.content))
+			}
+			l := c.Lookup(newRequest(http.MethodGet, "/a"))
+			defer l.Release()
+			if !tc.stored {
+				if l.Decision != Forward {
+					t.Fatalf("stored: %v, want forward", l.Decision)
+				}
+				return
+			}
+			if l.Decision != Serve {
+				t.Fatalf("not stored: %v", l.Decision)
+			}
+			if _, body := l.Reply(); !bytes.Equal(body, tc.content) {
+				t.Fatalf("stored %d bytes that differ from the %d sent", len(body), len(tc.content))
+			}
+		})
 	}
 }

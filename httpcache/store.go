@@ -206,6 +206,13 @@ func (b *storingBody) Read(p []byte) (int, error) {
 		case b.sw != nil:
 			b.writeStream(p[:n])
 		default:
+			if b.buf == nil && b.length > 0 {
+				// Room for the declared length at once: a buffer grown
+				// by appending copies the content several times over.
+				// The length is at most MaxObjectSize (receiveFull),
+				// and content of another length is not stored (finish).
+				b.buf = make([]byte, 0, min(b.length, b.l.c.opts.MaxObjectSize))
+			}
 			b.buf = append(b.buf, p[:n]...)
 			if b.streamAt >= 0 && int64(len(b.buf)) > b.streamAt {
 				b.startStream()

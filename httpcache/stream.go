@@ -11,11 +11,13 @@
 // committed first and the entry after, so that no entry ever names
 // content that was not written whole; an entry whose content is missing,
 // damaged or of another length is a miss, and is dropped and reported
-// (ErrContentLost). The content expires with its entry: every write of
-// the entry moves the content's expiry to the entry's first. Removing an
-// entry removes its content; content whose entry went another way (the
-// process stopped between the two writes, the store evicted the entry)
-// is left to expire or be evicted.
+// (ErrContentLost). Content the store fails to open (it is down, or out
+// of reach) makes a miss too, reported as a store error; the entry is
+// kept, to be served once the store answers again. The content expires
+// with its entry: every write of the entry moves the content's expiry to
+// the entry's first. Removing an entry removes its content; content
+// whose entry went another way (the process stopped between the two
+// writes, the store evicted the entry) is left to expire or be evicted.
 
 package httpcache
 

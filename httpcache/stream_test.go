@@ -12,11 +12,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/notmod/notmod/store"
 	"github.com/notmod/notmod/store/disk"
+	"github.com/notmod/notmod/store/memory"
+	"github.com/notmod/notmod/store/tier"
 )
 
 // streamEnv is a cache on a disk store, which streams, both reading one
@@ -34,6 +37,14 @@ type streamEnv struct {
 // o.Observe are set here; a zero o.StreamThreshold is 64 KiB.
 func newStreamEnv(t *testing.T, o Options) *streamEnv {
 	t.Helper()
+	return newStreamEnvOn(t, o, nil)
+}
+
+// newStreamEnvOn is newStreamEnv with the cache on the store on returns
+// for the disk store, such as a memory tier in front of it; nil means the
+// disk store itself.
+func newStreamEnvOn(t *testing.T, o Options, on func(d *disk.Store, now func() time.Time) store.Store) *streamEnv {
+	t.Helper()
 	env := &streamEnv{clock: newTestClock()}
 	d, err := disk.New(disk.Options{
 		Path:   filepath.Join(t.TempDir(), "cache.db"),
@@ -46,6 +57,9 @@ func newStreamEnv(t *testing.T, o Options) *streamEnv {
 	t.Cleanup(func() { _ = d.Close() })
 	env.d = d
 	o.Store, o.Now = d, env.clock.Now
+	if on != nil {
+		o.Store = on(d, env.clock.Now)
+	}
 	o.Observe = func(e Event) {
 		env.mu.Lock()
 		env.events = append(env.events, e)
@@ -578,5 +592,234 @@ func TestStreamWriteFails(t *testing.T) {
 	}
 	if d.Len() != 0 {
 		t.Errorf("%d entries left in the store", d.Len())
+	}
+}
+
+// unreachableDisk is a disk store that can be made to fail every call, as
+// a shared store does while its server cannot be reached, and to answer
+// again.
+type unreachableDisk struct {
+	*disk.Store
+	down atomic.Bool
+}
+
+var errUnreachable = errors.New("connection refused")
+
+func (u *unreachableDisk) Get(ctx context.Context, key string) ([]byte, error) {
+	if u.down.Load() {
+		return nil, errUnreachable
+	}
+	return u.Store.Get(ctx, key)
+}
+
+func (u *unreachableDisk) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	if u.down.Load() {
+		return errUnreachable
+	}
+	return u.Store.Set(ctx, key, v, ttl)
+}
+
+func (u *unreachableDisk) Delete(ctx context.Context, key string) error {
+	if u.down.Load() {
+		return errUnreachable
+	}
+	return u.Store.Delete(ctx, key)
+}
+
+func (u *unreachableDisk) CreateStream(ctx context.Context, key string, ttl time.Duration) (store.StreamWriter, error) {
+	if u.down.Load() {
+		return nil, errUnreachable
+	}
+	return u.Store.CreateStream(ctx, key, ttl)
+}
+
+func (u *unreachableDisk) OpenStream(ctx context.Context, key string) (store.StreamReader, error) {
+	if u.down.Load() {
+		return nil, errUnreachable
+	}
+	return u.Store.OpenStream(ctx, key)
+}
+
+func (u *unreachableDisk) Expire(ctx context.Context, key string, ttl time.Duration) error {
+	if u.down.Load() {
+		return errUnreachable
+	}
+	return u.Store.Expire(ctx, key, ttl)
+}
+
+// TestStreamStoreDown checks that a response whose streamed content
+// cannot be read for a while, because the store behind a memory tier is
+// unreachable or the tier leaves it alone after a failure, is a miss
+// reported as a store error: the client gets the origin's content, and
+// the stored response and its content are kept, and served again once
+// the store answers (RFC 9111 §4: the cache forwards when it cannot use
+// what it stored; nothing says to forget it).
+func TestStreamStoreDown(t *testing.T) {
+	cases := map[string]struct {
+		// outage makes the content unreadable, through back, for the
+		// next lookup.
+		outage func(t *testing.T, c *Cache, back *unreachableDisk)
+		// recover makes the store reachable again.
+		recover func(back *unreachableDisk)
+	}{
+		"store unreachable": {
+			outage:  func(t *testing.T, c *Cache, back *unreachableDisk) { back.down.Store(true) },
+			recover: func(back *unreachableDisk) { back.down.Store(false) },
+		},
+		// The store answers again, but the tier still leaves it alone
+		// after the failure a lookup of another URL met.
+		"tier cooling down": {
+			outage: func(t *testing.T, c *Cache, back *unreachableDisk) {
+				back.down.Store(true)
+				l := c.Lookup(newRequest(http.MethodGet, "/other"))
+				if l.Decision != Forward {
+					t.Fatalf("Lookup(/other) = %v", l.Decision)
+				}
+				l.Release()
+				back.down.Store(false)
+			},
+			recover: func(*unreachableDisk) {},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var back *unreachableDisk
+			env := newStreamEnvOn(t, Options{}, func(d *disk.Store, now func() time.Time) store.Store {
+				back = &unreachableDisk{Store: d}
+				s, err := tier.New(tier.Options{Front: memory.Must(memory.Options{Clock: now}), Back: back,
+					FrontTTL: time.Hour, Cooldown: time.Second, Now: now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			})
+			content := bigContent(200<<10, 12)
+			fields := []string{"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0)}
+			exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)), fields...))
+			before, _, ok := env.stored(t, "/big")
+			if !ok || before.flags&flagStream == 0 {
+				t.Fatal("not stored as a stream")
+			}
+
+			tc.outage(t, env.c, back)
+			l := env.c.Lookup(newRequest(http.MethodGet, "/big"))
+			if l.Decision != Forward || l.Status.Fwd != FwdMiss || l.HadStored() {
+				t.Fatalf("Lookup = %v, fwd %v, had stored %v; want a forwarded miss", l.Decision, l.Status.Fwd, l.HadStored())
+			}
+			// The origin's content reaches the client whole; it is not
+			// stored while the store is out of reach.
+			out := l.Request().Clone(context.Background())
+			l.Outbound(out.Header)
+			fresh := bigContent(200<<10, 13)
+			resp, err := l.Receive(origin200(fresh, int64(len(fresh)), fields...)(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			l.Release()
+			if err != nil || resp.StatusCode != 200 || !bytes.Equal(got, fresh) {
+				t.Fatalf("during the outage: %d, %d bytes, %v", resp.StatusCode, len(got), err)
+			}
+			// "stored" is said before the content is (RFC 9211 §2.4);
+			// the store fails afterwards.
+			if status := resp.Header.Get("Cache-Status"); !strings.HasPrefix(status, "notmod; fwd=miss; fwd-status=200") {
+				t.Errorf("during the outage: Cache-Status %q", status)
+			}
+
+			// Nothing was removed from the store.
+			after, _, ok := env.stored(t, "/big")
+			if !ok || after.stream != before.stream {
+				t.Fatalf("after the outage: entry stored %v, naming %q; want the one naming %q", ok, after.stream, before.stream)
+			}
+			if s := env.streams(t); len(s) != 1 || s[0] != before.stream {
+				t.Fatalf("streams after the outage: %q, want %q", s, before.stream)
+			}
+			env.mu.Lock()
+			var storeErrors, notStored int
+			for _, e := range env.events {
+				if e.StoreError != nil {
+					storeErrors++
+				}
+				if e.NotStored == ReasonStoreError {
+					notStored++
+				}
+			}
+			env.mu.Unlock()
+			if n := env.lost(); n != 0 || storeErrors == 0 || notStored == 0 {
+				t.Errorf("%d contents reported lost, %d store errors, %d responses not stored for one; want 0, some, some", n, storeErrors, notStored)
+			}
+
+			// Once the store answers and the tier tries it again, the
+			// stored content is served.
+			tc.recover(back)
+			env.clock.Advance(2 * time.Second)
+			l, served := serveStreamed(t, env.c, newRequest(http.MethodGet, "/big"))
+			l.Release()
+			if !bytes.Equal(served, content) {
+				t.Fatalf("served %d bytes that differ from the %d stored", len(served), len(content))
+			}
+		})
+	}
+}
+
+// TestStreamStoreDownRevalidated checks that a 304 for a response with
+// streamed content, received while the store behind a memory tier cannot
+// be reached, still gets the client the stored content (RFC 9111
+// §4.3.4), and that failing to move the content's expiry (Expire) is a
+// store error that keeps the stored response, not a loss of its content.
+func TestStreamStoreDownRevalidated(t *testing.T) {
+	var back *unreachableDisk
+	env := newStreamEnvOn(t, Options{KeepStale: time.Hour}, func(d *disk.Store, now func() time.Time) store.Store {
+		back = &unreachableDisk{Store: d}
+		s, err := tier.New(tier.Options{Front: memory.Must(memory.Options{Clock: now}), Back: back,
+			FrontTTL: time.Hour, Cooldown: time.Second, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+	content := bigContent(200<<10, 14)
+	exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)),
+		"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0)))
+	before, _, _ := env.stored(t, "/big")
+
+	env.clock.Advance(2 * time.Minute)
+	l := env.c.Lookup(newRequest(http.MethodGet, "/big"))
+	if l.Decision != Forward || l.Status.Fwd != FwdStale {
+		t.Fatalf("Lookup = %v, fwd %v; want a validation", l.Decision, l.Status.Fwd)
+	}
+	out := l.Request().Clone(context.Background())
+	l.Outbound(out.Header)
+	back.down.Store(true) // between the lookup and the origin's answer
+	resp, err := l.Receive(newResponse(out, http.StatusNotModified, header(
+		"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(env.c.Now())), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	l.Release()
+	if err != nil || resp.StatusCode != 200 || !bytes.Equal(got, content) {
+		t.Fatalf("the client got %d and %d bytes, %v; want the stored content", resp.StatusCode, len(got), err)
+	}
+	back.down.Store(false)
+	after, _, ok := env.stored(t, "/big")
+	if !ok || after.stream != before.stream {
+		t.Fatalf("after the 304: entry stored %v, naming %q; want %q", ok, after.stream, before.stream)
+	}
+	if s := env.streams(t); len(s) != 1 || s[0] != before.stream {
+		t.Fatalf("streams after the 304: %q", s)
+	}
+	env.mu.Lock()
+	unreachable := 0
+	for _, e := range env.events {
+		if errors.Is(e.StoreError, errUnreachable) {
+			unreachable++
+		}
+	}
+	env.mu.Unlock()
+	if n := env.lost(); n != 0 || unreachable == 0 {
+		t.Errorf("%d contents reported lost, %d store errors of the unreachable store; want 0 and some", n, unreachable)
 	}
 }

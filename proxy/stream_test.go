@@ -54,15 +54,17 @@ type diskEnv struct {
 	mu     sync.Mutex
 	events []httpcache.Event
 	// incomplete receives a value each time a response was not stored
-	// because it did not arrive whole; stored, each time one was stored.
-	incomplete chan struct{}
-	stored     chan struct{}
+	// because it did not arrive whole; stored, each time one was stored;
+	// storeFailed, each time one was not stored because the store failed.
+	incomplete  chan struct{}
+	stored      chan struct{}
+	storeFailed chan struct{}
 }
 
 func newDiskEnv(t *testing.T, origin http.HandlerFunc) *diskEnv {
 	t.Helper()
 	e := &diskEnv{t: t, clock: newTestClock(), path: filepath.Join(t.TempDir(), "cache.db"),
-		incomplete: make(chan struct{}, 16), stored: make(chan struct{}, 16)}
+		incomplete: make(chan struct{}, 16), stored: make(chan struct{}, 16), storeFailed: make(chan struct{}, 16)}
 	e.origin = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.originCount.Add(1)
 		w.Header().Set("Date", httpDate(e.clock.Now()))
@@ -100,6 +102,8 @@ func (e *diskEnv) start() {
 			switch {
 			case ev.NotStored == httpcache.ReasonIncomplete:
 				notify(e.incomplete)
+			case ev.NotStored == httpcache.ReasonStoreError:
+				notify(e.storeFailed)
 			case ev.Status.Stored && ev.NotStored == httpcache.Storable && ev.StoreError == nil && !ev.Revalidated && ev.Status.FwdStatus == 200:
 				notify(e.stored)
 			}
@@ -507,5 +511,61 @@ func TestStreamDamaged(t *testing.T) {
 	}
 	if _, got = e.mustGet("/big"); !bytes.Equal(got, content) {
 		t.Fatal("the content stored again differs")
+	}
+}
+
+// TestStreamStoreClosed closes the disk store behind the memory tier while
+// the cache runs, as a disk that fails does. The response whose content
+// is on disk is then a miss, sent whole from the origin and reported as a
+// store error, not as lost content: its entry is kept, and after a
+// restart on the same file it is served from disk again (RFC 9111 §4).
+func TestStreamStoreClosed(t *testing.T) {
+	content := largeContent(2<<20, 4)
+	e := newDiskEnv(t, bigOrigin(content))
+	if _, got := e.mustGet("/big"); !bytes.Equal(got, content) {
+		t.Fatal("first GET")
+	}
+	if !within(e.stored, 5*time.Second) {
+		t.Fatal("not stored")
+	}
+	if err := e.disk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// First the tier meets the closed store, then it leaves the store
+	// alone for a while.
+	for _, round := range []string{"store fails", "store left alone"} {
+		resp, got := e.mustGet("/big")
+		if resp.StatusCode != 200 || !bytes.Equal(got, content) || !strings.Contains(resp.Header.Get("Cache-Status"), "fwd=miss") {
+			t.Fatalf("%s: %d, %d bytes, Cache-Status %q; want the content from the origin", round, resp.StatusCode, len(got), resp.Header.Get("Cache-Status"))
+		}
+		if !within(e.storeFailed, 5*time.Second) {
+			t.Fatalf("%s: the cache did not report the response not stored for a store error", round)
+		}
+	}
+	e.mu.Lock()
+	closed := 0
+	for _, ev := range e.events {
+		if errors.Is(ev.StoreError, disk.ErrClosed) {
+			closed++
+		}
+	}
+	e.mu.Unlock()
+	if n := e.lost(); n != 0 || closed == 0 {
+		t.Errorf("%d contents reported lost, %d store errors of the closed store; want 0 and some", n, closed)
+	}
+	if _, err := e.mem.Get(t.Context(), "1 "+e.front.URL+"/big"); err != nil {
+		t.Errorf("the memory tier dropped the entry: %v", err)
+	}
+	if n := e.originCount.Load(); n != 3 {
+		t.Errorf("the origin saw %d requests, want 3", n)
+	}
+
+	e.restart(func(string) {})
+	resp, got := e.mustGet("/big")
+	if !bytes.Equal(got, content) || !strings.HasPrefix(resp.Header.Get("Cache-Status"), "notmod; hit") {
+		t.Fatalf("after a restart: %d bytes, Cache-Status %q; want a hit", len(got), resp.Header.Get("Cache-Status"))
+	}
+	if n := e.originCount.Load(); n != 3 {
+		t.Errorf("the origin saw %d requests, want 3", n)
 	}
 }

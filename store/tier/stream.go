@@ -18,8 +18,9 @@ import (
 // stream values.
 var errNoStream = fmt.Errorf("tier: the back store does not stream values: %w", errors.ErrUnsupported)
 
-// errBackDown is returned by CreateStream while Back is left alone after
-// a failure.
+// errBackDown is returned by the streaming methods while Back is left
+// alone after a failure: the value may well be there, and must not be
+// taken for missing (store.ErrNotFound).
 var errBackDown = errors.New("tier: the back store is unavailable")
 
 // CanStream reports whether Back streams values (see [store.StreamerOf]);
@@ -110,44 +111,52 @@ func (w *streamWriter) Close() error {
 
 // OpenStream returns a reader of the value of key: Front's copy when it
 // has one, else Back's value, read as a stream from Back and not copied
-// into Front (when Back cannot stream, it is read whole, as by Get). While
-// Back is down it answers from Front alone.
+// into Front (when Back cannot stream, it is read whole, as by Get). It
+// returns store.ErrNotFound only when Back answered that it holds no
+// value: when Back fails, or is left alone after a failure, and Front has
+// no copy, the error says so, for a value that cannot be read now is not
+// a value that is gone.
 func (s *Store) OpenStream(ctx context.Context, key string) (store.StreamReader, error) {
 	if v, err := s.o.Front.Get(ctx, key); err == nil {
 		return bytesReader{bytes.NewReader(v)}, nil
 	}
 	back, ok := store.StreamerOf(s.o.Back)
 	if !ok {
-		v, err := s.Get(ctx, key)
+		v, err := s.get(ctx, key)
 		if err != nil {
 			return nil, err
 		}
 		return bytesReader{bytes.NewReader(v)}, nil
 	}
 	if !s.backUp() {
-		return nil, store.ErrNotFound
+		return nil, errBackDown
 	}
 	bctx, cancel := s.backContext(ctx)
 	r, err := back.OpenStream(bctx, key)
 	cancel()
-	s.backResult(err)
+	s.streamResult(ctx, err)
 	if err != nil {
-		return nil, store.ErrNotFound
+		return nil, err
 	}
 	return r, nil
 }
 
 // Expire moves the expiry of the value of key in Back, and that of
-// Front's copy, if any, as Set would set it.
+// Front's copy, if any, as Set would set it. Like OpenStream, it returns
+// store.ErrNotFound only when Back answered so; while Back is left alone
+// after a failure, it fails without trying it.
 func (s *Store) Expire(ctx context.Context, key string, ttl time.Duration) error {
 	back, ok := store.StreamerOf(s.o.Back)
 	if !ok {
 		return errNoStream
 	}
+	if !s.backUp() {
+		return errBackDown
+	}
 	bctx, cancel := s.backContext(ctx)
 	err := back.Expire(bctx, key, ttl)
 	cancel()
-	s.backResult(err)
+	s.streamResult(ctx, err)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			_ = s.o.Front.Delete(ctx, key)

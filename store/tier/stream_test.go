@@ -139,3 +139,92 @@ func TestStreamUnsupported(t *testing.T) {
 		t.Errorf("OpenStream read %q", got)
 	}
 }
+
+// TestStreamBackFails checks that the streaming methods never report a
+// back store that fails (here a disk store that was closed), or that is
+// left alone after a failure, as holding no value: a cache takes
+// store.ErrNotFound for content that is gone, and drops the entry that
+// names it, when the content may only be out of reach for a moment.
+func TestStreamBackFails(t *testing.T) {
+	ctx := t.Context()
+	c := &clock{}
+	c.nanos.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	value := bytes.Repeat([]byte("streamed "), 100_000)
+	cases := map[string]struct {
+		back func(d *disk.Store) store.Store
+		// calls are made in turn, each first while Back fails, then
+		// while it is left alone.
+		calls map[string]func(s *Store) error
+	}{
+		"back streams": {
+			back: func(d *disk.Store) store.Store { return d },
+			calls: map[string]func(s *Store) error{
+				"OpenStream": func(s *Store) error {
+					r, err := s.OpenStream(ctx, "k")
+					if err == nil {
+						r.Close()
+					}
+					return err
+				},
+				"Expire": func(s *Store) error { return s.Expire(ctx, "k", time.Hour) },
+				"CreateStream": func(s *Store) error {
+					w, err := s.CreateStream(ctx, "k", time.Hour)
+					if err == nil {
+						w.Close()
+					}
+					return err
+				},
+			},
+		},
+		// A back store seen only as a store.Store: OpenStream reads the
+		// value whole.
+		"back does not stream": {
+			back: func(d *disk.Store) store.Store { return struct{ store.Store }{d} },
+			calls: map[string]func(s *Store) error{
+				"OpenStream": func(s *Store) error {
+					r, err := s.OpenStream(ctx, "k")
+					if err == nil {
+						r.Close()
+					}
+					return err
+				},
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			d := openDisk(t, c.Now)
+			var states []error
+			s, err := New(Options{
+				Front: memory.Must(memory.Options{Clock: c.Now}), Back: tc.back(d),
+				Now: c.Now, Cooldown: time.Minute,
+				OnBackState: func(err error) { states = append(states, err) },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Set(ctx, "k", value, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for call, f := range tc.calls {
+				c.Advance(2 * time.Minute) // past the cooldown: Back is tried
+				if err := f(s); !errors.Is(err, disk.ErrClosed) || errors.Is(err, store.ErrNotFound) {
+					t.Errorf("%s while Back fails = %v, want its error", call, err)
+				}
+				if err := f(s); !errors.Is(err, errBackDown) || errors.Is(err, store.ErrNotFound) {
+					t.Errorf("%s while Back is left alone = %v, want errBackDown", call, err)
+				}
+			}
+			if len(states) == 0 || states[0] == nil {
+				t.Errorf("state changes %v, want Back reported down", states)
+			}
+			// Get degrades to a miss, as documented.
+			if _, err := s.Get(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("Get while Back is down = %v, want store.ErrNotFound", err)
+			}
+		})
+	}
+}

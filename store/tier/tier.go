@@ -192,14 +192,25 @@ func (s *Store) backContext(ctx context.Context) (context.Context, context.Cance
 }
 
 // Get returns the value from Front, or else from Back, keeping a copy in
-// Front for FrontTTL. While Back is down it answers from Front alone.
+// Front for FrontTTL. While Back is down it answers from Front alone: a
+// value Front does not hold is then reported as store.ErrNotFound.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.get(ctx, key)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, store.ErrNotFound
+	}
+	return v, err
+}
+
+// get is Get, but reports a failure of Back as it is, or as errBackDown
+// while Back is left alone, rather than as store.ErrNotFound.
+func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 	v, err := s.o.Front.Get(ctx, key)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
 		return v, err
 	}
 	if !s.backUp() {
-		return nil, store.ErrNotFound
+		return nil, errBackDown
 	}
 	seen := s.changes.Load()
 	bctx, cancel := s.backContext(ctx)
@@ -207,7 +218,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	cancel()
 	s.backResult(err)
 	if err != nil {
-		return nil, store.ErrNotFound
+		return nil, err
 	}
 	s.keep(ctx, key, v, seen)
 	return v, nil
