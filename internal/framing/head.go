@@ -108,7 +108,8 @@ func Reframe(head []byte, method string) ([]byte, Result) {
 	// The field lines (RFC 9112 §5), up to the empty line.
 	var buf [4]field
 	fields := buf[:0] // Transfer-Encoding and Content-Length lines
-	hasTE, bad := false, bytes.IndexByte(line, '\r') >= 0
+	var te []string   // the Transfer-Encoding field line values, in order
+	bad := bytes.IndexByte(line, '\r') >= 0
 	for {
 		start := pos
 		line, pos, ok = cutLine(head, pos)
@@ -120,22 +121,22 @@ func Reframe(head []byte, method string) ([]byte, Result) {
 		if len(line) == 0 {
 			break
 		}
-		if line[0] == ' ' || line[0] == '\t' || bytes.IndexByte(line, '\r') >= 0 {
-			bad = true // obs-fold (§5.2), or a CR that ends no line (§2.2)
-			continue
-		}
 		name, value, found := bytes.Cut(line, []byte(":"))
 		switch {
 		case !found || !isToken(name):
+			// Not a field line (§5); a line folded onto the one before
+			// (obs-fold, §5.2) begins with whitespace, which no token holds.
 			bad = true
+		case bytes.IndexByte(value, '\r') >= 0:
+			bad = true // a CR that ends no line (§2.2)
 		case equalFold(name, "Transfer-Encoding"):
-			hasTE = true
-			fields = append(fields, field{start: start, end: pos, value: string(value), te: true})
+			fields = append(fields, field{start: start, end: pos, te: true})
+			te = append(te, httplex.TrimOWS(string(value)))
 		case equalFold(name, "Content-Length"):
 			fields = append(fields, field{start: start, end: pos})
 		}
 	}
-	if !hasTE {
+	if len(te) == 0 {
 		return head, r
 	}
 	if bad {
@@ -143,12 +144,6 @@ func Reframe(head []byte, method string) ([]byte, Result) {
 		return head, r
 	}
 
-	var te []string
-	for _, f := range fields {
-		if f.te {
-			te = append(te, httplex.TrimOWS(f.value))
-		}
-	}
 	http11 := major > 1 || major == 1 && minor >= 1
 	noContent := method == http.MethodHead || status/100 == 1 || status == http.StatusNoContent ||
 		status == http.StatusNotModified || method == http.MethodConnect && status/100 == 2
@@ -182,8 +177,7 @@ func Reframe(head []byte, method string) ([]byte, Result) {
 // head[start:end], with its line end.
 type field struct {
 	start, end int
-	value      string // of a Transfer-Encoding line
-	te         bool
+	te         bool // a Transfer-Encoding line, else Content-Length
 }
 
 // rewrite returns head without the field lines f removes: Transfer-Encoding
