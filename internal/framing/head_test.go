@@ -143,6 +143,41 @@ func TestReframe(t *testing.T) {
 		// §4: a malformed status line.
 		{name: "bad-status", head: "HTTP/1.1 2000 OK\nTransfer-Encoding: gzip\n\n",
 			result: Result{0, Malformed}, refused: true},
+		// §4: status-code is 3DIGIT.
+		{name: "status-not-digits", head: "HTTP/1.1 2x0 OK\nTransfer-Encoding: gzip\n\n",
+			result: Result{0, Malformed}, refused: true},
+		// §4: HTTP-version SP status-code; a status line without the SP.
+		{name: "status-no-space", head: "HTTP/1.1\nTransfer-Encoding: gzip\n\n",
+			result: Result{0, Malformed}, refused: true},
+		// §2.3: HTTP-version is "HTTP/" DIGIT "." DIGIT.
+		{name: "bad-version", head: "HTTP/one 200 OK\nTransfer-Encoding: gzip\n\n",
+			result: Result{0, Malformed}, refused: true},
+		// §2.1: the status line ends in a line end; without one there is
+		// no head.
+		{name: "no-line-end", head: "HTTP/1.1 200 OK",
+			result: Result{0, Malformed}, refused: true},
+		// §2.1: the field lines end with an empty line; a head without it,
+		// or with bytes after it, is not one head.
+		{name: "no-empty-line", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip\n",
+			result: Result{200, Malformed}, refused: true},
+		{name: "after-empty-line", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip\n\nX: y\n",
+			result: Result{200, Malformed}, refused: true},
+		// §2.2: a bare CR, in the status line or in a field line, is invalid.
+		{name: "bare-cr-status", head: "HTTP/1.1 200 O\rK\nTransfer-Encoding: gzip\n\n",
+			result: Result{200, Malformed}, refused: true},
+		{name: "bare-cr-field", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip\nX: a\rb\n\n",
+			result: Result{200, Malformed}, refused: true},
+		// §5: field-name is a token, of one character at least.
+		{name: "empty-name", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip\n: x\n\n",
+			result: Result{200, Malformed}, refused: true},
+		// §5.2: obs-fold begins with SP or HTAB.
+		{name: "obs-fold-tab", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip,\n\tchunked\n\n",
+			result: Result{200, Malformed}, refused: true},
+		// RFC 9110 §5.1: field names are compared whole: names as long as
+		// Transfer-Encoding and Content-Length that differ from them name
+		// other fields.
+		{name: "near-names", head: "HTTP/1.1 200 OK\nX-Transfer-Coding: gzip\nContent-Lenght: 9\nContent-Length: 2\n\n",
+			result: Result{200, Unchanged}, length: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
