@@ -238,3 +238,70 @@ func TestTransferCodingThroughProxy(t *testing.T) {
 		t.Errorf("the origin got %d requests, want %d: each miss once", n, want)
 	}
 }
+
+// TestFieldNameWhitespaceThroughProxy: an origin that puts whitespace
+// between a field name and its colon gets its fields read as RFC 9112
+// §5.1 requires of a proxy ("A proxy MUST remove any such whitespace from
+// a response message before forwarding the message downstream"): each is
+// the field its name says, for the framing (§6.3), for storing (RFC 9111
+// §3) and for the client, which gets the name without the whitespace.
+// (net/http alone reads `Content-Length : 6` as a field named
+// "Content-Length ", frames the content by the close and drops the field
+// when it forwards the response; it refuses a name followed by HTAB.)
+func TestFieldNameWhitespaceThroughProxy(t *testing.T) {
+	clock := newTestClock()
+	date := "Date: " + httpDate(clock.Now()) + "\n"
+	o := startRawOrigin(t, func(r *http.Request) (string, bool) {
+		head := "HTTP/1.1 200 OK\n" + date + "Cache-Control: max-age=3600\n"
+		switch r.URL.Path {
+		// §6.3 rules 4 and 6: chunked, then a length, on one connection.
+		case "/chunked":
+			return head + "Transfer-Encoding : chunked\nX-Note : a\n\n5\nhello\n0\n\n", false
+		case "/length":
+			return head + "Content-Length\t: 6\n\nlength", false
+		// §6.3 rule 4: a final coding other than chunked: until the close.
+		case "/gzip":
+			return head + "Transfer-Encoding \t: gzip\nContent-Length: 2\n\nuntil the close", true
+		// RFC 9111 §5.2.2.7: private, which a shared cache must not store.
+		case "/private":
+			return head + "Cache-Control : private\nContent-Length: 7\n\nprivate", false
+		}
+		return "HTTP/1.1 404 Not Found\nContent-Length: 0\n\n", false
+	})
+	e := newRawEnv(t, o, clock)
+
+	for _, s := range []struct{ path, body string }{
+		{"/chunked", "hello"},
+		{"/length", "length"},
+		{"/gzip", "until the close"},
+	} {
+		r := e.do(t, "GET", s.path)
+		e.check(t, s.path, r, "GET", 200, "", ptr(s.body))
+		noTransferEncoding(t, s.path, r)
+		for name := range r.header {
+			if strings.ContainsAny(name, " \t") {
+				t.Errorf("%s: the client got a field named %q", s.path, name)
+			}
+		}
+		if s.path == "/chunked" && r.header.Get("X-Note") != "a" {
+			t.Errorf("%s: X-Note %q, want the origin's a", s.path, r.header.Get("X-Note"))
+		}
+		r = e.do(t, "GET", s.path)
+		e.check(t, s.path+" again", r, "GET", 200, "notmod; hit; ttl=3600", ptr(s.body))
+	}
+	if n := o.conns.Load(); n != 1 {
+		t.Errorf("the origin accepted %d connections, want 1: the chunked and sized responses keep it", n)
+	}
+
+	before := o.requests.Load()
+	for i := range 2 {
+		r := e.do(t, "GET", "/private")
+		e.check(t, "private "+itoa(i), r, "GET", 200, "", ptr("private"))
+		if got := strings.Join(r.header.Values("Cache-Control"), ", "); got != "max-age=3600, private" {
+			t.Errorf("private %d: Cache-Control %q, want the origin's max-age=3600, private", i, got)
+		}
+	}
+	if n := o.requests.Load() - before; n != 2 {
+		t.Errorf("private: the origin got %d requests for 2, want 2: the response was stored", n)
+	}
+}

@@ -64,6 +64,49 @@ func TestUpgrade(t *testing.T) {
 	}
 }
 
+// TestUpgradeHalfClose checks that a client's half close of a protocol
+// switch (RFC 9110 §7.8) reaches the origin as a half close, through the
+// proxy's connection to it: the origin reads the client's bytes to their
+// end, and its answer, sent after that, still reaches the client.
+func TestUpgradeHalfClose(t *testing.T) {
+	e := newEnv(t, func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		_ = brw.Flush()
+		b, err := io.ReadAll(brw) // until the half close
+		if err != nil {
+			return
+		}
+		_, _ = brw.WriteString("got " + string(b))
+		_ = brw.Flush()
+	}, envOptions{})
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.front.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: cache.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v, %v", resp, err)
+	}
+	_, _ = io.WriteString(c, "hello")
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(br); err != nil || string(b) != "got hello" {
+		t.Errorf("after the half close: %q, %v; want the origin's answer", b, err)
+	}
+}
+
 // TestUpgradeSessions checks that protocol switches to one URL are not
 // collapsed (a session is not a response another request can wait for),
 // and that a session the origin ends while the client keeps its side

@@ -14,7 +14,8 @@ import (
 
 // BenchmarkRoundTrip compares a request through a plain http.Transport
 // with one through Wrap, to a local origin, with and without a trace
-// already in the request's context (httputil.ReverseProxy adds one).
+// already in the request's context (httputil.ReverseProxy adds one), and
+// over a new connection for each request.
 func BenchmarkRoundTrip(b *testing.B) {
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
@@ -31,6 +32,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 		{"wrapped", func() http.RoundTripper { return framing.Wrap(&http.Transport{}) }, context.Background()},
 		{"plain-traced", func() http.RoundTripper { return &http.Transport{} }, traced},
 		{"wrapped-traced", func() http.RoundTripper { return framing.Wrap(&http.Transport{}) }, traced},
+		{"plain-new-conn", func() http.RoundTripper { return &http.Transport{DisableKeepAlives: true} }, context.Background()},
+		{"wrapped-new-conn", func() http.RoundTripper { return framing.Wrap(&http.Transport{DisableKeepAlives: true}) }, context.Background()},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			rt := bc.rt()

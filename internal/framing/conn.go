@@ -71,12 +71,49 @@ func (c *conn) state() (armed bool, method string) {
 
 // Read reads from the connection; while armed, it holds back each
 // response head until it is complete and passes it through [Reframe].
+//
+// When nothing is held back, Read reads into p itself: a head that
+// arrives whole, in one read, is reframed where it lies, and when Reframe
+// leaves it as it is (as it does most heads) it is passed on with the
+// bytes after it, uncopied. The transport's reader waits in Read between
+// exchanges, unarmed, so that most responses begin in a read that was
+// waiting when the connection was armed.
 func (c *conn) Read(p []byte) (int, error) {
 	for {
 		if len(c.out) > 0 {
 			n := copy(p, c.out)
 			c.out = c.out[n:]
 			return n, nil
+		}
+		if len(c.in) == 0 && c.err == nil {
+			n, err := c.Conn.Read(p)
+			armed, method := c.state()
+			if n == 0 || !armed {
+				return n, err
+			}
+			// Armed: these bytes begin a response head.
+			end := headEnd(p[:min(n, MaxHead)], 0)
+			if end < 0 {
+				// Not a whole head: hold it back until it is.
+				c.hold(p[:n], err)
+				c.scan = n
+				continue
+			}
+			out, r := Reframe(p[:end], method)
+			interim := r.Interim()
+			if !interim {
+				c.disarm() // the rest is content, or a tunnel after 101
+			}
+			asIs := &out[0] == &p[0] // Reframe returned the head itself
+			if asIs && !interim {
+				return n, err // the head and what follows it, as they are
+			}
+			c.hold(p[end:n], err)
+			if asIs {
+				return end, nil // another head follows, held back in in
+			}
+			c.out = out
+			continue
 		}
 		armed, method := c.state()
 		if !armed {
@@ -85,21 +122,9 @@ func (c *conn) Read(p []byte) (int, error) {
 				c.in = c.in[n:]
 				return n, nil
 			}
-			if err := c.err; err != nil {
-				c.err = nil
-				return 0, err
-			}
-			n, err := c.Conn.Read(p)
-			if n == 0 {
-				return n, err
-			}
-			if armed, _ = c.state(); !armed {
-				return n, err
-			}
-			// Armed while the read waited: these bytes begin the response.
-			c.in = append(c.buf[:0], p[:n]...)
-			c.buf, c.scan, c.err = c.in[:0], 0, err
-			continue
+			err := c.err
+			c.err = nil
+			return 0, err
 		}
 		if end := headEnd(c.in[:min(len(c.in), MaxHead)], c.scan); end >= 0 {
 			out, r := Reframe(c.in[:end], method)
@@ -120,13 +145,18 @@ func (c *conn) Read(p []byte) (int, error) {
 	}
 }
 
-// fill reads once from the connection into in, which holds less than
-// MaxHead bytes, up to MaxHead bytes. It is called only when out is empty,
-// so that buf can be reused from its start when in is empty.
+// hold keeps b, bytes read from Conn and not passed on, and err, the
+// error of that read, in in and err, which are empty. It copies b into
+// buf: b is the caller's, for one Read.
+func (c *conn) hold(b []byte, err error) {
+	c.in = append(c.buf[:0], b...)
+	c.buf, c.scan, c.err = c.in[:0], 0, err
+}
+
+// fill reads once from the connection into in, which holds at least one
+// byte and less than MaxHead, up to MaxHead bytes. It is called only when
+// out is empty.
 func (c *conn) fill() {
-	if len(c.in) == 0 {
-		c.in = c.buf[:0]
-	}
 	if room := min(max(2*len(c.in), minRead), MaxHead); cap(c.in) < room {
 		c.in = slices.Grow(c.in, room-len(c.in))
 		c.buf = c.in[:0]

@@ -1,6 +1,7 @@
 // Package framing lets an [http.Transport] read the HTTP/1.1 responses that
 // RFC 9112 §6.3 frames and net/http refuses: those whose Transfer-Encoding
-// is anything but a single `chunked`.
+// is anything but a single `chunked`; and read field names as RFC 9112 §5.1
+// says, without whitespace before the colon.
 //
 // net/http's client accepts exactly one Transfer-Encoding, chunked, and
 // fails the request otherwise ("unsupported transfer encoding"). RFC 9112
@@ -32,9 +33,17 @@
 // What this adds to net/http, and what it leaves alone:
 //
 //   - A head without Transfer-Encoding, or with the one net/http reads, is
-//     passed on byte for byte. Content-Length framing, chunked framing
-//     with trailers, responses without content and connection reuse are
-//     net/http's, unchanged.
+//     passed on byte for byte, but for whitespace before a colon (below).
+//     Content-Length framing, chunked framing with trailers, responses
+//     without content and connection reuse are net/http's, unchanged.
+//   - Whitespace between a field name and its colon is removed from every
+//     field line of a head, whatever its framing, as RFC 9112 §5.1
+//     requires of a proxy ("A proxy MUST remove any such whitespace from a
+//     response message before forwarding the message downstream"), and the
+//     field is the one its name says. net/http alone reads
+//     `Transfer-Encoding : chunked` as a field named "Transfer-Encoding "
+//     that frames nothing, `Cache-Control : private` as one a cache does
+//     not read, and refuses a name followed by HTAB.
 //   - A response framed by the close of the connection is never followed
 //     by another on that connection: net/http reads it to EOF and closes
 //     the connection (it does so for any response with neither

@@ -135,14 +135,76 @@ func TestReframe(t *testing.T) {
 		// §5: a field line without a colon.
 		{name: "bad-field-line", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip\nnot a field\n\n",
 			result: Result{200, Malformed}, refused: true},
-		// §5.1: no whitespace between field name and colon. Not a
-		// Transfer-Encoding field: left as it is, and net/http reads it as
-		// a field named "Transfer-Encoding " (the content runs until close).
+		// §5.1: no whitespace is allowed between a field name and its
+		// colon, and a proxy must remove it from a response. The field is
+		// then the one its name says (net/http alone reads a field named
+		// "Transfer-Encoding ", and frames the content by the close).
 		{name: "space-before-colon", head: "HTTP/1.1 200 OK\nTransfer-Encoding : gzip\n\n",
-			result: Result{200, Unchanged}, length: -1, close: true},
+			want:   "HTTP/1.1 200 OK\n\n",
+			result: Result{200, UntilClose}, length: -1, close: true},
+		{name: "space-before-colon-chunked", head: "HTTP/1.1 200 OK\nTransfer-Encoding  : chunked\nContent-Length : 3\n\n",
+			want:   "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nContent-Length: 3\n\n",
+			result: Result{200, Unchanged}, chunked: true, length: -1},
+		// §5.1, §6.3 rule 1: Content-Length stays, mended.
+		{name: "space-before-colon-head", method: "HEAD", head: "HTTP/1.1 200 OK\nTransfer-Encoding : gzip\nContent-Length : 7\n\n",
+			want:   "HTTP/1.1 200 OK\nContent-Length: 7\n\n",
+			result: Result{200, NoContent}, length: 7},
+		// §5.1: HTAB too (net/http alone refuses the head), on any field.
+		{name: "tab-before-colon", head: "HTTP/1.1 200 OK\nCache-Control \t: private\nContent-Length\t: 5\n\n",
+			want:   "HTTP/1.1 200 OK\nCache-Control: private\nContent-Length: 5\n\n",
+			result: Result{200, Unchanged}, length: 5},
+		// §5.1, §6.1: mended, then read as chunked twice: net/http refuses
+		// it as it refuses the same head without the whitespace.
+		{name: "space-before-colon-malformed", head: "HTTP/1.1 200 OK\nTransfer-Encoding : chunked\nTransfer-Encoding: chunked\n\n",
+			want:   "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nTransfer-Encoding: chunked\n\n",
+			result: Result{200, Malformed}, refused: true},
+		// §5.2: a line folded onto the one before is part of its value, not
+		// a field name: its colon is left alone (net/http reads X as
+		// "a b : c").
+		{name: "obs-fold-colon", head: "HTTP/1.1 200 OK\nX: a\n b : c\nContent-Length: 0\n\n",
+			result: Result{200, Unchanged}},
+		// §5: whitespace inside a name is not before the colon: a malformed
+		// field line, left as it is.
+		{name: "space-inside-name", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip\nCache Control : x\n\n",
+			result: Result{200, Malformed}, refused: true},
 		// §4: a malformed status line.
 		{name: "bad-status", head: "HTTP/1.1 2000 OK\nTransfer-Encoding: gzip\n\n",
 			result: Result{0, Malformed}, refused: true},
+		// §4: status-code is 3DIGIT.
+		{name: "status-not-digits", head: "HTTP/1.1 2x0 OK\nTransfer-Encoding: gzip\n\n",
+			result: Result{0, Malformed}, refused: true},
+		// §4: HTTP-version SP status-code; a status line without the SP.
+		{name: "status-no-space", head: "HTTP/1.1\nTransfer-Encoding: gzip\n\n",
+			result: Result{0, Malformed}, refused: true},
+		// §2.3: HTTP-version is "HTTP/" DIGIT "." DIGIT.
+		{name: "bad-version", head: "HTTP/one 200 OK\nTransfer-Encoding: gzip\n\n",
+			result: Result{0, Malformed}, refused: true},
+		// §2.1: the status line ends in a line end; without one there is
+		// no head.
+		{name: "no-line-end", head: "HTTP/1.1 200 OK",
+			result: Result{0, Malformed}, refused: true},
+		// §2.1: the field lines end with an empty line; a head without it,
+		// or with bytes after it, is not one head.
+		{name: "no-empty-line", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip\n",
+			result: Result{200, Malformed}, refused: true},
+		{name: "after-empty-line", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip\n\nX: y\n",
+			result: Result{200, Malformed}, refused: true},
+		// §2.2: a bare CR, in the status line or in a field line, is invalid.
+		{name: "bare-cr-status", head: "HTTP/1.1 200 O\rK\nTransfer-Encoding: gzip\n\n",
+			result: Result{200, Malformed}, refused: true},
+		{name: "bare-cr-field", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip\nX: a\rb\n\n",
+			result: Result{200, Malformed}, refused: true},
+		// §5: field-name is a token, of one character at least.
+		{name: "empty-name", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip\n: x\n\n",
+			result: Result{200, Malformed}, refused: true},
+		// §5.2: obs-fold begins with SP or HTAB.
+		{name: "obs-fold-tab", head: "HTTP/1.1 200 OK\nTransfer-Encoding: gzip,\n\tchunked\n\n",
+			result: Result{200, Malformed}, refused: true},
+		// RFC 9110 §5.1: field names are compared whole: names as long as
+		// Transfer-Encoding and Content-Length that differ from them name
+		// other fields.
+		{name: "near-names", head: "HTTP/1.1 200 OK\nX-Transfer-Coding: gzip\nContent-Lenght: 9\nContent-Length: 2\n\n",
+			result: Result{200, Unchanged}, length: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,8 +224,8 @@ func TestReframe(t *testing.T) {
 			if string(out) != want || r != tt.result {
 				t.Fatalf("Reframe:\n got %q %+v\nwant %q %+v", out, r, want, tt.result)
 			}
-			if unchanged := r.Framing == Unchanged || r.Framing == Malformed; unchanged != (&out[0] == &in[0]) {
-				t.Errorf("%v: returned head itself %v", r.Framing, !unchanged)
+			if same := want == head; same != (&out[0] == &in[0]) {
+				t.Errorf("%v: returned head itself %v, want %v", r.Framing, !same, same)
 			}
 			resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(string(out))), &http.Request{Method: method})
 			if tt.refused {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -378,5 +379,112 @@ func TestTLS(t *testing.T) {
 	untrusting := newClient(t, &http.Transport{})
 	if _, err := fetch(t, untrusting, "GET", "https://"+o.addr+"/a"); err == nil {
 		t.Errorf("an untrusted certificate was accepted")
+	}
+}
+
+// TestCloseWrite checks a tunnel after 101 (Switching Protocols, RFC 9110
+// §7.8, §15.2.2) through a wrapped connection: the tunnel's bytes pass as
+// they are, in both directions, and the response Body's CloseWrite shuts
+// down the writing side of the connection only, so that the origin reads
+// the client's bytes to their end and still answers (this is how
+// httputil.ReverseProxy passes a client's half close on to the origin).
+// A connection that cannot half close says so.
+func TestCloseWrite(t *testing.T) {
+	tests := []struct {
+		name string
+		head string // the origin's 101, LF line ends
+		// wrap, if set, wraps the connection the transport dials.
+		wrap    func(net.Conn) net.Conn
+		wantErr error // of CloseWrite
+	}{
+		{name: "tcp", head: "HTTP/1.1 101 Switching Protocols\nConnection: Upgrade\nUpgrade: echo\n\n"},
+		// RFC 9112 §6.3 rule 1: a 1xx has no content; Transfer-Encoding is
+		// removed from the head and the tunnel after it is left alone.
+		{name: "tcp-reframed", head: "HTTP/1.1 101 Switching Protocols\nConnection: Upgrade\nUpgrade: echo\nTransfer-Encoding: x\n\n"},
+		{name: "no-half-close", head: "HTTP/1.1 101 Switching Protocols\nConnection: Upgrade\nUpgrade: echo\n\n",
+			wrap: func(c net.Conn) net.Conn { return struct{ net.Conn }{c} }, wantErr: http.ErrNotSupported},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			originDone := make(chan string, 1) // what the origin read after its 101
+			go func() {
+				defer close(originDone)
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				// The first tunnel bytes in the same write as the head.
+				io.WriteString(c, strings.ReplaceAll(tt.head, "\n", "\r\n")+"ready\n")
+				b, err := io.ReadAll(br) // to the client's half close
+				if err == nil {
+					io.WriteString(c, "got "+string(b))
+				}
+				originDone <- string(b)
+			}()
+			t.Cleanup(func() { ln.Close(); <-originDone })
+
+			tr := &http.Transport{}
+			if tt.wrap != nil {
+				tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+					c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+					if err != nil {
+						return nil, err
+					}
+					return tt.wrap(c), nil
+				}
+			}
+			rt := framing.Wrap(tr)
+			defer rt.CloseIdleConnections()
+			req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/tunnel", nil)
+			req.Header.Set("Connection", "Upgrade")
+			req.Header.Set("Upgrade", "echo")
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tunnel, ok := resp.Body.(io.ReadWriteCloser)
+			if resp.StatusCode != http.StatusSwitchingProtocols || !ok {
+				t.Fatalf("got %d, a %T body; want 101 and a tunnel", resp.StatusCode, resp.Body)
+			}
+			defer tunnel.Close()
+			if v := resp.Header.Values("Transfer-Encoding"); len(v) > 0 {
+				t.Errorf("Transfer-Encoding %q reached the client", v)
+			}
+			if _, err := io.WriteString(tunnel, "hello"); err != nil {
+				t.Fatal(err)
+			}
+			cw, ok := tunnel.(interface{ CloseWrite() error })
+			if !ok {
+				t.Fatalf("the tunnel, a %T, has no CloseWrite", tunnel)
+			}
+			err = cw.CloseWrite()
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("CloseWrite: %v, want %v", err, tt.wantErr)
+				}
+				tunnel.Close()
+				if got := <-originDone; got != "hello" {
+					t.Errorf("the origin read %q, want hello", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("CloseWrite: %v", err)
+			}
+			b, err := io.ReadAll(tunnel)
+			if err != nil || string(b) != "ready\ngot hello" {
+				t.Errorf("read %q, %v; want the origin's answer after the half close", b, err)
+			}
+		})
 	}
 }
