@@ -129,15 +129,20 @@ func (l *Lookup) AgeAndStatus() (age, status []string) {
 	return age, status
 }
 
-// head finds or builds the prepared header of the chosen entry.
+// head finds or builds the prepared header of the chosen entry, once per
+// lookup while the entry stays the same.
 func (l *Lookup) head() *head {
+	rt := l.e.responseTime.UnixNano()
+	if h := l.h; h != nil && h.responseTime == rt && h.size == len(l.raw) {
+		return h
+	}
 	key := l.key
 	if key == "" && l.kb != nil {
 		key = unsafeString(*l.kb)
 	}
 	slot := &l.c.heads[xxhash.Sum64String(key)%headSlots]
-	rt := l.e.responseTime.UnixNano()
 	if h := slot.Load(); h != nil && h.key == key && h.responseTime == rt && h.size == len(l.raw) {
+		l.h = h
 		return h
 	}
 	h := &head{key: string([]byte(key)), responseTime: rt, size: len(l.raw)}
@@ -167,6 +172,7 @@ func (l *Lookup) head() *head {
 	h.wire = append(h.wire, "\r\n"...)
 	h.wire304 = appendWire(nil, http.StatusNotModified, h.notModified)
 	slot.Store(h)
+	l.h = h
 	return h
 }
 

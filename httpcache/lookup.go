@@ -82,6 +82,7 @@ type Lookup struct {
 	leaseRelease func() // releases the fleet lease this lookup holds
 
 	held *heldStream // streamed content held (see stream.go), or nil
+	h    *head       // the prepared head of e, once head found it
 
 	mu             sync.Mutex // guards the three fields below, landed and leaseRelease
 	releasePending bool       // Release was called while a body was in flight
@@ -429,7 +430,7 @@ func (l *Lookup) reset() {
 	l.e, l.found, l.age, l.now = entry{}, false, 0, time.Time{}
 	l.flight, l.leader, l.inFlight, l.landed = nil, false, false, false
 	l.validate, l.bypass, l.releasePending, l.rangeOK, l.observed = false, false, false, false, false
-	l.remote, l.leaseRelease = false, nil
+	l.remote, l.leaseRelease, l.h = false, nil, nil
 }
 
 // primaryKey returns the primary key as a string, copying it once.
