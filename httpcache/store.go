@@ -192,6 +192,8 @@ type storingBody struct {
 	streamAt int64              // start a stream past this many bytes held; -1: never
 	sw       store.StreamWriter // the stream the content goes to, once started
 	stream   string             // its key
+	entry    entry              // the entry that will name it, without it
+	ttl      time.Duration      // the entry's expiry hint, and the stream's
 	failed   error              // the stream failed: nothing is stored
 }
 

@@ -259,11 +259,13 @@ func (c *Cache) removeEntry(ctx context.Context, key string) error {
 }
 
 // startStream turns b into a body that writes the content to a stream in
-// the store as it passes, beginning with what it holds. If the store
-// cannot stream after all, b goes on holding the content.
+// the store as it passes, beginning with what it holds. It builds the
+// entry that will name the stream, whose expiry hint the stream is
+// created with. If the store cannot stream after all, b goes on holding
+// the content.
 func (b *storingBody) startStream() {
 	l, c := b.l, b.l.c
-	_, ttl := c.newEntry(b.header, b.status, nil, l.now, b.responseTime, b.vary)
+	e, ttl := c.newEntry(b.header, b.status, nil, l.now, b.responseTime, b.vary)
 	key := newStreamKey(b.key)
 	w, err := c.streams.CreateStream(l.req.Context(), key, ttl)
 	if errors.Is(err, errors.ErrUnsupported) {
@@ -276,6 +278,7 @@ func (b *storingBody) startStream() {
 		return
 	}
 	b.sw, b.stream = w, key
+	b.entry, b.ttl = e, ttl
 	held := b.buf
 	b.buf = nil
 	b.writeStream(held)
@@ -302,14 +305,14 @@ func (b *storingBody) closeStream() {
 }
 
 // commitStream commits the content written to the stream and returns the
-// entry that names it.
+// entry that names it, built when the stream started, with its expiry
+// hint.
 func (b *storingBody) commitStream() (entry, time.Duration, error) {
-	l, c := b.l, b.l.c
-	e, ttl := c.newEntry(b.header, b.status, nil, l.now, b.responseTime, b.vary)
 	if err := b.sw.Commit(); err != nil {
 		return entry{}, 0, err
 	}
+	e := b.entry
 	e.flags |= flagStream
 	e.stream, e.size = b.stream, b.n
-	return e, ttl, nil
+	return e, b.ttl, nil
 }
