@@ -14,8 +14,9 @@
 // (ErrContentLost). The content expires with its entry: every write of
 // the entry moves the content's expiry to the entry's first. Removing an
 // entry removes its content; content whose entry went another way (the
-// process stopped between the two writes, the store evicted the entry)
-// is left to expire or be evicted.
+// process stopped between the two writes, the store evicted the entry,
+// a request stored over the entry after another's lookup read it and
+// before that one stored over it too) is left to expire or be evicted.
 
 package httpcache
 
@@ -206,18 +207,63 @@ func streamOf(raw []byte) string {
 	return strings.Clone(e.stream)
 }
 
+// prior is what a caller that stores or removes an entry knows of the
+// value it replaces: the key of the content stream that value names, if
+// any. Callers know it from the lookup that read the value, or from
+// having read it themselves; the zero prior knows nothing, and the value
+// is read to find out.
+type prior struct {
+	stream string // the content stream the value names; "" for none
+	known  bool
+}
+
+// holding returns the prior of a key that holds e (or, for a zero e,
+// nothing).
+func holding(e *entry) prior {
+	return prior{stream: streamKey(e), known: true}
+}
+
+// streamKey returns the key of e's content stream, or "" when its
+// content is not a stream.
+func streamKey(e *entry) string {
+	if e.flags&flagStream == 0 {
+		return ""
+	}
+	return e.stream
+}
+
+// resolve returns old, what a caller knows of the value under key, or,
+// when the caller does not know it, what the value read from the store
+// says. Only a store that streams holds values that name content; with
+// another, nothing is read.
+func (c *Cache) resolve(ctx context.Context, key string, old prior) prior {
+	if old.known || c.streams == nil {
+		return old
+	}
+	raw, err := c.opts.Store.Get(ctx, key)
+	if err != nil {
+		return prior{}
+	}
+	return prior{stream: streamOf(raw), known: true}
+}
+
+// priorAt returns what l knows of the value stored under key: the entry
+// its lookup read there, when it read key.
+func (l *Lookup) priorAt(key string) prior {
+	if !l.keyRead || key != l.storeKey() {
+		return prior{}
+	}
+	return holding(&l.e)
+}
+
 // setEntry stores e under key with expiry hint ttl. Streamed content is
 // first made to expire with the entry, so that the entry never outlives
 // it; when the content is gone, the entry under key is removed and the
-// error wraps ErrContentLost. Content that the entry under key named
-// before, and e does not, is removed.
-func (c *Cache) setEntry(ctx context.Context, key string, e *entry, ttl time.Duration) error {
-	var old string
-	if c.streams != nil {
-		if raw, err := c.opts.Store.Get(ctx, key); err == nil {
-			old = streamOf(raw)
-		}
-	}
+// error wraps ErrContentLost. The content stream of the value under key
+// (old; read when the caller does not know it) is removed, unless e
+// names it too.
+func (c *Cache) setEntry(ctx context.Context, key string, e *entry, ttl time.Duration, old prior) error {
+	old = c.resolve(ctx, key, old)
 	if e.flags&flagStream != 0 {
 		err := ErrContentLost
 		if c.streams != nil {
@@ -234,26 +280,22 @@ func (c *Cache) setEntry(ctx context.Context, key string, e *entry, ttl time.Dur
 	if err := c.opts.Store.Set(ctx, key, e.encode(nil), ttl); err != nil {
 		return err
 	}
-	if old != "" && old != e.stream {
-		return c.opts.Store.Delete(ctx, old)
+	if old.stream != "" && old.stream != streamKey(e) {
+		return c.opts.Store.Delete(ctx, old.stream)
 	}
 	return nil
 }
 
 // removeEntry removes the response stored under key and its streamed
-// content, if any.
-func (c *Cache) removeEntry(ctx context.Context, key string) error {
-	var stream string
-	if c.streams != nil {
-		if raw, err := c.opts.Store.Get(ctx, key); err == nil {
-			stream = streamOf(raw)
-		}
-	}
+// content, if any: the stream old names (read when the caller does not
+// know it).
+func (c *Cache) removeEntry(ctx context.Context, key string, old prior) error {
+	old = c.resolve(ctx, key, old)
 	if err := c.opts.Store.Delete(ctx, key); err != nil {
 		return err
 	}
-	if stream != "" {
-		return c.opts.Store.Delete(ctx, stream)
+	if old.stream != "" {
+		return c.opts.Store.Delete(ctx, old.stream)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,11 +21,13 @@ import (
 )
 
 // streamEnv is a cache on a disk store, which streams, both reading one
-// clock, with the events the cache reported.
+// clock, with the events the cache reported. The cache reaches the store
+// through count; d is the store itself.
 type streamEnv struct {
 	c     *Cache
 	clock *testClock
 	d     *disk.Store
+	count *countingStore
 
 	mu     sync.Mutex
 	events []Event
@@ -44,8 +47,8 @@ func newStreamEnv(t *testing.T, o Options) *streamEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Close() })
-	env.d = d
-	o.Store, o.Now = d, env.clock.Now
+	env.d, env.count = d, &countingStore{Store: d}
+	o.Store, o.Now = env.count, env.clock.Now
 	o.Observe = func(e Event) {
 		env.mu.Lock()
 		env.events = append(env.events, e)
@@ -59,6 +62,49 @@ func newStreamEnv(t *testing.T, o Options) *streamEnv {
 		t.Fatal(err)
 	}
 	return env
+}
+
+// countingStore is a disk store that counts what is asked of it: values
+// read whole, expiry moves, and content streams opened, closed and read.
+type countingStore struct {
+	*disk.Store
+	gets, expires, opens, closes, read atomic.Int64
+}
+
+func (s *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
+	s.gets.Add(1)
+	return s.Store.Get(ctx, key)
+}
+
+func (s *countingStore) Expire(ctx context.Context, key string, ttl time.Duration) error {
+	s.expires.Add(1)
+	return s.Store.Expire(ctx, key, ttl)
+}
+
+func (s *countingStore) OpenStream(ctx context.Context, key string) (store.StreamReader, error) {
+	r, err := s.Store.OpenStream(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	s.opens.Add(1)
+	return &countingReader{StreamReader: r, s: s}, nil
+}
+
+// countingReader is a content stream read through a countingStore.
+type countingReader struct {
+	store.StreamReader
+	s *countingStore
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.StreamReader.Read(p)
+	r.s.read.Add(int64(n))
+	return n, err
+}
+
+func (r *countingReader) Close() error {
+	r.s.closes.Add(1)
+	return r.StreamReader.Close()
 }
 
 // lost counts the ErrContentLost events.
@@ -578,5 +624,92 @@ func TestStreamWriteFails(t *testing.T) {
 	}
 	if d.Len() != 0 {
 		t.Errorf("%d entries left in the store", d.Len())
+	}
+}
+
+// TestStreamStoreReads counts the values the cache reads from a store that
+// streams while it stores and removes responses. Storing over an entry,
+// or removing one, removes the content stream it names; the cache finds
+// that stream in what its lookup read, and reads the value under a key
+// only when no lookup did (a variant the URL's record does not list).
+func TestStreamStoreReads(t *testing.T) {
+	fields := []string{"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0)}
+	storeBig := func(t *testing.T, env *streamEnv) {
+		content := bigContent(200<<10, 20)
+		exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)), fields...))
+	}
+	storeVariant := func(lang string) func(t *testing.T, env *streamEnv) {
+		return func(t *testing.T, env *streamEnv) {
+			content := bigContent(100<<10, 21)
+			exchange(t, env.c, newRequest(http.MethodGet, "/big", "Accept-Language", lang), origin200(content, int64(len(content)),
+				"Cache-Control", "max-age=60", "Vary", "Accept-Language", "Date", httpDate(t0)))
+		}
+	}
+	cases := map[string]struct {
+		setup func(t *testing.T, env *streamEnv)
+		op    func(t *testing.T, env *streamEnv)
+		gets  int64 // the lookup's included
+	}{
+		// RFC 9111 §3: the lookup found nothing under the key.
+		"a miss stored as a stream": {op: storeBig, gets: 1},
+		"a miss stored whole": {gets: 1, op: func(t *testing.T, env *streamEnv) {
+			storeResponse(t, env.c, newRequest(http.MethodGet, "/small"), header(fields...), "small")
+		}},
+		// §4.3.4: the lookup read the entry the 304 updates.
+		"a 304 that keeps the stream": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			env.clock.Advance(2 * time.Minute)
+			now := env.c.Now()
+			exchange(t, env.c, newRequest(http.MethodGet, "/big"), func(out *http.Request) *http.Response {
+				return newResponse(out, http.StatusNotModified, header("Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(now)), "")
+			})
+		}},
+		// §4.3.5: the lookup read the entry a HEAD freshens.
+		"a HEAD that freshens": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			env.clock.Advance(2 * time.Minute)
+			now := env.c.Now()
+			exchange(t, env.c, newRequest(http.MethodHead, "/big"), func(out *http.Request) *http.Response {
+				return newResponse(out, http.StatusOK, header("Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(now)), "")
+			})
+		}},
+		// §5.2.1.4: a new response replaces the one the lookup read, and
+		// its content.
+		"replaced by a new stream": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			content := bigContent(200<<10, 22)
+			exchange(t, env.c, newRequest(http.MethodGet, "/big", "Cache-Control", "no-cache"), origin200(content, int64(len(content)), fields...))
+		}},
+		"replaced by no-store": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			exchange(t, env.c, newRequest(http.MethodGet, "/big", "Cache-Control", "no-cache"), origin200([]byte("new"), 3, "Cache-Control", "no-store"))
+		}},
+		// A purge reads the URL's key once.
+		"soft purge": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			if n, err := env.c.PurgeURL(t.Context(), mustURL("http://example.com/big"), SoftPurge); n != 1 || err != nil {
+				t.Fatalf("PurgeURL = %d, %v", n, err)
+			}
+		}},
+		"hard purge": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			if n, err := env.c.PurgeURL(t.Context(), mustURL("http://example.com/big"), HardPurge); n != 1 || err != nil {
+				t.Fatalf("PurgeURL = %d, %v", n, err)
+			}
+		}},
+		// §4.1: the lookup read the URL's record, which does not list the
+		// new variant: the variant's key is read for content an entry
+		// left there may name, and the record again to add the variant.
+		"a new variant": {setup: storeVariant("en"), op: storeVariant("fr"), gets: 3},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			env := newStreamEnv(t, Options{})
+			if tc.setup != nil {
+				tc.setup(t, env)
+			}
+			before := env.count.gets.Load()
+			tc.op(t, env)
+			if got := env.count.gets.Load() - before; got != tc.gets {
+				t.Errorf("%d values read from the store, want %d", got, tc.gets)
+			}
+			if n := env.lost(); n != 0 {
+				t.Errorf("%d contents reported lost", n)
+			}
+		})
 	}
 }
