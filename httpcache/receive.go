@@ -275,7 +275,8 @@ func (l *Lookup) revalidated(resp *http.Response) (*http.Response, bool) {
 		if l.rec != nil && key != l.storeKey() {
 			// A variant chosen for other request fields turned out to be
 			// the representation for this request too: store it for these
-			// fields.
+			// fields. The put above moved its content's expiry to this
+			// entry's.
 			updated.vary = l.vary
 			c.put(l.req.Context(), l.storeKey(), updated, ttl, l, l.priorAt(l.storeKey()))
 		}

@@ -11,12 +11,13 @@
 // committed first and the entry after, so that no entry ever names
 // content that was not written whole; an entry whose content is missing,
 // damaged or of another length is a miss, and is dropped and reported
-// (ErrContentLost). The content expires with its entry: every write of
-// the entry moves the content's expiry to the entry's first. Removing an
-// entry removes its content; content whose entry went another way (the
-// process stopped between the two writes, the store evicted the entry,
-// a request stored over the entry after another's lookup read it and
-// before that one stored over it too) is left to expire or be evicted.
+// (ErrContentLost). The content expires with its entry: it is committed
+// with the entry's expiry hint, and every later write of the entry moves
+// the content's expiry to the entry's first. Removing an entry removes
+// its content; content whose entry went another way (the process stopped
+// between the two writes, the store evicted the entry, a request stored
+// over the entry after another's lookup read it and before that one
+// stored over it too) is left to expire or be evicted.
 
 package httpcache
 
@@ -256,15 +257,19 @@ func (l *Lookup) priorAt(key string) prior {
 	return holding(&l.e)
 }
 
-// setEntry stores e under key with expiry hint ttl. Streamed content is
-// first made to expire with the entry, so that the entry never outlives
-// it; when the content is gone, the entry under key is removed and the
-// error wraps ErrContentLost. The content stream of the value under key
-// (old; read when the caller does not know it) is removed, unless e
-// names it too.
+// setEntry stores e under key with expiry hint ttl, in place of the
+// value old describes (read when the caller does not know it).
+//
+// The entry must never outlive its streamed content. Content new with e
+// was committed with e's expiry hint (see startStream). Content that e
+// keeps from the entry it replaces (a 304, a HEAD, a soft purge rewrite
+// an entry around its content) is first made to expire with e; when it
+// is gone, the entry under key is removed and the error wraps
+// ErrContentLost. The content stream of the value replaced is removed,
+// unless e names it too.
 func (c *Cache) setEntry(ctx context.Context, key string, e *entry, ttl time.Duration, old prior) error {
 	old = c.resolve(ctx, key, old)
-	if e.flags&flagStream != 0 {
+	if stream := streamKey(e); stream != "" && stream == old.stream {
 		err := ErrContentLost
 		if c.streams != nil {
 			err = c.streams.Expire(ctx, e.stream, ttl)

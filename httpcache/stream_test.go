@@ -713,3 +713,59 @@ func TestStreamStoreReads(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamExpiry checks that streamed content expires with its entry:
+// new content is committed with the entry's expiry hint, which is not
+// written again, and a 304 that keeps the content (RFC 9111 §4.3.4)
+// moves the content's expiry with the entry's.
+func TestStreamExpiry(t *testing.T) {
+	content := bigContent(200<<10, 30)
+	fields := func(date time.Time) []string {
+		return []string{"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(date)}
+	}
+	cases := map[string]struct {
+		revalidateAt time.Duration // 0: never
+		expires      int64         // expiry moves, from storing the content on
+		gone         time.Duration // when the entry and its content expire
+	}{
+		// 60 s fresh, then kept a minute for revalidation.
+		"new content": {expires: 0, gone: 120 * time.Second},
+		// The 304 makes it fresh for 60 s more, then kept a minute.
+		"revalidated": {revalidateAt: 100 * time.Second, expires: 1, gone: 220 * time.Second},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			env := newStreamEnv(t, Options{KeepStale: time.Minute})
+			exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)), fields(t0)...))
+			stored, _, _ := env.stored(t, "/big")
+			if tc.revalidateAt > 0 {
+				env.clock.Advance(tc.revalidateAt)
+				now := env.c.Now()
+				exchange(t, env.c, newRequest(http.MethodGet, "/big"), func(out *http.Request) *http.Response {
+					return newResponse(out, http.StatusNotModified, header(fields(now)...), "")
+				})
+			}
+			if n := env.count.expires.Load(); n != tc.expires {
+				t.Errorf("the content's expiry was moved %d times, want %d", n, tc.expires)
+			}
+			present := func(want bool) {
+				t.Helper()
+				_, _, entry := env.stored(t, "/big")
+				r, err := env.d.Open(t.Context(), stored.stream)
+				if err == nil {
+					r.Close()
+				}
+				if at := env.c.Now().Sub(t0); entry != want || (err == nil) != want {
+					t.Fatalf("at %v: entry stored %v, content: %v; want both stored %v", at, entry, err, want)
+				}
+			}
+			env.clock.Advance(tc.gone - time.Second - env.c.Now().Sub(t0))
+			present(true)
+			env.clock.Advance(time.Second)
+			present(false)
+			if n := env.lost(); n != 0 {
+				t.Errorf("%d contents reported lost", n)
+			}
+		})
+	}
+}
