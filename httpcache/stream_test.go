@@ -769,3 +769,71 @@ func TestStreamExpiry(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamSoftPurgeLost checks that a soft purge of a URL one of whose
+// variants (RFC 9111 §4.1) has lost its content stream drops that
+// variant, as a lookup would, rather than storing again an entry that
+// names nothing; and goes on to mark the others stale.
+func TestStreamSoftPurgeLost(t *testing.T) {
+	env := newStreamEnv(t, Options{})
+	for i, lang := range []string{"en", "fr"} {
+		content := bigContent(100<<10, uint64(40+i))
+		exchange(t, env.c, newRequest(http.MethodGet, "/v", "Accept-Language", lang), origin200(content, int64(len(content)),
+			"Cache-Control", "max-age=60", "Vary", "Accept-Language", "Etag", `"`+lang+`"`, "Date", httpDate(t0)))
+	}
+	lookup := func(lang string) *Lookup {
+		return env.c.Lookup(newRequest(http.MethodGet, "/v", "Accept-Language", lang))
+	}
+	// The content of the first variant the URL's record lists goes.
+	l := lookup("en")
+	lostKey, lostStream := l.storeKey(), l.e.stream
+	l.Release()
+	if err := env.d.Delete(t.Context(), lostStream); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := env.c.PurgeURL(t.Context(), mustURL("http://example.com/v"), SoftPurge)
+	if n != 1 || err != nil {
+		t.Fatalf("PurgeURL soft = %d, %v; want the one variant with its content staled", n, err)
+	}
+	if _, err := env.d.Get(t.Context(), lostKey); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the entry of the lost content: %v, want it removed", err)
+	}
+	l = lookup("fr")
+	defer l.Release()
+	if l.Decision != Forward || l.Status.Fwd != FwdStale || !l.HadStored() {
+		t.Errorf("the other variant after the purge: %v, fwd %v; want it stored and stale", l.Decision, l.Status.Fwd)
+	}
+	if s := env.streams(t); len(s) != 1 || s[0] != l.e.stream {
+		t.Errorf("streams %q, want the other variant's %q", s, l.e.stream)
+	}
+}
+
+// TestStreamHead checks that a response built for a HEAD from a stored
+// response whose content is a stream carries the content's length but
+// reads none of it (RFC 9110 §9.3.2).
+func TestStreamHead(t *testing.T) {
+	env := newStreamEnv(t, Options{})
+	content := bigContent(300<<10, 50)
+	exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)),
+		"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0)))
+
+	l := env.c.Lookup(newRequest(http.MethodHead, "/big"))
+	if l.Decision != Serve || !l.Streamed() {
+		t.Fatalf("HEAD: %v, streamed %v; want a hit on streamed content", l.Decision, l.Streamed())
+	}
+	resp := l.Response()
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	l.Release()
+	if err != nil || len(got) != 0 || resp.StatusCode != http.StatusOK || resp.ContentLength != int64(len(content)) {
+		t.Fatalf("HEAD: %d with %d bytes of content (Content-Length %d), %v; want 200, none, %d",
+			resp.StatusCode, len(got), resp.ContentLength, err, len(content))
+	}
+	if n := env.count.read.Load(); n != 0 {
+		t.Errorf("%d bytes of the content read from the store for a HEAD", n)
+	}
+	if o, c := env.count.opens.Load(), env.count.closes.Load(); o != c {
+		t.Errorf("%d content streams opened, %d closed", o, c)
+	}
+}
