@@ -185,6 +185,7 @@ func (c *Cache) purgePrimary(ctx context.Context, primary string, mode PurgeMode
 		// Stale at once: its age now exceeds its (zero) lifetime.
 		e.lifetime = 0
 		if err := c.setEntry(ctx, k, &e, c.opts.KeepStale, holding(&e)); errors.Is(err, ErrContentLost) {
+			c.storeError("content", err) // dropped, as a lookup drops it
 			continue
 		} else if err != nil {
 			return n, err

@@ -772,8 +772,8 @@ func TestStreamExpiry(t *testing.T) {
 
 // TestStreamSoftPurgeLost checks that a soft purge of a URL one of whose
 // variants (RFC 9111 §4.1) has lost its content stream drops that
-// variant, as a lookup would, rather than storing again an entry that
-// names nothing; and goes on to mark the others stale.
+// variant and reports it, as a lookup would, rather than storing again
+// an entry that names nothing; and goes on to mark the others stale.
 func TestStreamSoftPurgeLost(t *testing.T) {
 	env := newStreamEnv(t, Options{})
 	for i, lang := range []string{"en", "fr"} {
@@ -806,6 +806,9 @@ func TestStreamSoftPurgeLost(t *testing.T) {
 	}
 	if s := env.streams(t); len(s) != 1 || s[0] != l.e.stream {
 		t.Errorf("streams %q, want the other variant's %q", s, l.e.stream)
+	}
+	if n := env.lost(); n != 1 {
+		t.Errorf("%d contents reported lost, want 1", n)
 	}
 }
 
