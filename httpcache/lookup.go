@@ -67,7 +67,7 @@ type Lookup struct {
 	raw      []byte // the stored value of e
 	e        entry
 	found    bool
-	keyRead  bool // the value under storeKey was read: e is its entry, or zero for none
+	stored   prior // what the lookup knows of the value under storeKey
 	age      time.Duration
 	now      time.Time
 	flight   *flight
@@ -202,7 +202,7 @@ func (c *Cache) lookupFrom(r *http.Request, collapse, latest bool) *Lookup {
 		if !errors.Is(err, store.ErrNotFound) {
 			c.storeError("get", err)
 		} else {
-			l.keyRead = true
+			l.stored = prior{known: true}
 		}
 		l.Status.Fwd = FwdURIMiss
 		return c.forward(l, collapse)
@@ -210,7 +210,7 @@ func (c *Cache) lookupFrom(r *http.Request, collapse, latest bool) *Lookup {
 	if len(raw) > 0 && raw[0] == kindVariant {
 		rec, err := decodeVariants(raw)
 		if err != nil {
-			l.keyRead = true // a record that names no content
+			l.stored = prior{known: true} // a record that names no content
 			l.Status.Fwd = FwdURIMiss
 			return c.forward(l, collapse)
 		}
@@ -227,18 +227,18 @@ func (c *Cache) lookupFrom(r *http.Request, collapse, latest bool) *Lookup {
 			if !errors.Is(err, store.ErrNotFound) {
 				c.storeError("get", err)
 			} else {
-				l.keyRead = true
+				l.stored = prior{known: true}
 			}
 			l.Status.Fwd = FwdVaryMiss
 			return c.forward(l, collapse)
 		}
 	}
-	l.keyRead = true
 	if decodeEntry(raw, &l.e) != nil {
-		l.e = entry{}
+		l.e, l.stored = entry{}, prior{known: true} // a value that names no content
 		l.Status.Fwd = FwdMiss
 		return c.forward(l, collapse)
 	}
+	l.stored = holding(&l.e)
 	if l.e.vary != l.vary {
 		// A different variant, or one stored under another Vary (§4.1).
 		l.Status.Fwd = FwdVaryMiss
@@ -425,7 +425,7 @@ func (l *Lookup) reset() {
 	l.c, l.req, l.Decision, l.Status = nil, nil, Forward, Status{}
 	l.cond, l.reqCC, l.noCache = precond.Conditions{}, cachecontrol.Request{}, false
 	l.kb, l.primary, l.key, l.rec, l.vary, l.raw = nil, "", "", nil, "", nil
-	l.e, l.found, l.keyRead, l.age, l.now = entry{}, false, false, 0, time.Time{}
+	l.e, l.found, l.stored, l.age, l.now = entry{}, false, prior{}, 0, time.Time{}
 	l.flight, l.leader, l.inFlight, l.landed = nil, false, false, false
 	l.validate, l.bypass, l.releasePending, l.rangeOK, l.observed = false, false, false, false, false
 	l.remote, l.leaseRelease = false, nil

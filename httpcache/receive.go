@@ -242,7 +242,7 @@ func (l *Lookup) revalidated(resp *http.Response) (*http.Response, bool) {
 	if target.flags&flagStream != 0 && !l.holdContent(&target, key) {
 		// The stored content is lost: as if nothing was stored.
 		if key == l.storeKey() {
-			l.found, l.e = false, entry{}
+			l.found = false
 		}
 		return nil, false
 	}

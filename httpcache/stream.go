@@ -144,7 +144,7 @@ func (l *Lookup) closeStream() {
 // holdContent makes sure l holds a reader of the streamed content of e,
 // the response stored under key, opening one if need be. It reports false
 // when the content cannot be read; when it is lost, the response is
-// dropped.
+// dropped. (When the store failed, it stays.)
 func (l *Lookup) holdContent(e *entry, key string) bool {
 	if l.holds(e.stream) {
 		return true
@@ -153,6 +153,9 @@ func (l *Lookup) holdContent(e *entry, key string) bool {
 	if err != nil {
 		if errors.Is(err, ErrContentLost) {
 			l.c.lost(l.req.Context(), key, e.stream)
+			if key == l.storeKey() {
+				l.stored = prior{known: true}
+			}
 		} else {
 			l.c.storeError("open", err)
 		}
@@ -248,13 +251,13 @@ func (c *Cache) resolve(ctx context.Context, key string, old prior) prior {
 	return prior{stream: streamOf(raw), known: true}
 }
 
-// priorAt returns what l knows of the value stored under key: the entry
-// its lookup read there, when it read key.
+// priorAt returns what l knows of the value stored under key: what its
+// lookup read there, when it read key.
 func (l *Lookup) priorAt(key string) prior {
-	if !l.keyRead || key != l.storeKey() {
+	if key != l.storeKey() {
 		return prior{}
 	}
-	return holding(&l.e)
+	return l.stored
 }
 
 // setEntry stores e under key with expiry hint ttl, in place of the

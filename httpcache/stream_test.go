@@ -66,10 +66,15 @@ func newStreamEnv(t *testing.T, o Options) *streamEnv {
 
 // countingStore is a disk store that counts what is asked of it: values
 // read whole, expiry moves, and content streams opened, closed and read.
+// While failOpen is set, opening a stream fails, as with a store that
+// cannot be reached.
 type countingStore struct {
 	*disk.Store
 	gets, expires, opens, closes, read atomic.Int64
+	failOpen                           atomic.Bool
 }
+
+var errUnreachable = errors.New("store unreachable")
 
 func (s *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
 	s.gets.Add(1)
@@ -82,6 +87,9 @@ func (s *countingStore) Expire(ctx context.Context, key string, ttl time.Duratio
 }
 
 func (s *countingStore) OpenStream(ctx context.Context, key string) (store.StreamReader, error) {
+	if s.failOpen.Load() {
+		return nil, errUnreachable
+	}
 	r, err := s.Store.OpenStream(ctx, key)
 	if err != nil {
 		return nil, err
@@ -838,5 +846,47 @@ func TestStreamHead(t *testing.T) {
 	}
 	if o, c := env.count.opens.Load(), env.count.closes.Load(); o != c {
 		t.Errorf("%d content streams opened, %d closed", o, c)
+	}
+}
+
+// TestStreamOpenFails checks that a stored response whose content the
+// store fails to open (the store failed; the content is not known to be
+// lost) is a miss but is not dropped, and that the response stored in its
+// place removes the content it named.
+func TestStreamOpenFails(t *testing.T) {
+	env := newStreamEnv(t, Options{})
+	fields := []string{"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0)}
+	content := bigContent(200<<10, 60)
+	exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)), fields...))
+	old, _, _ := env.stored(t, "/big")
+
+	env.count.failOpen.Store(true)
+	req := newRequest(http.MethodGet, "/big")
+	l := env.c.Lookup(req)
+	env.count.failOpen.Store(false)
+	if l.Decision != Forward || l.Status.Fwd != FwdMiss {
+		t.Fatalf("Lookup = %v, fwd %v; want a forwarded miss", l.Decision, l.Status.Fwd)
+	}
+	if e, _, ok := env.stored(t, "/big"); !ok || e.stream != old.stream {
+		t.Fatalf("after the store failed: entry stored %v, naming %q; want it kept, naming %q", ok, e.stream, old.stream)
+	}
+	if n := env.lost(); n != 0 {
+		t.Errorf("%d contents reported lost", n)
+	}
+
+	// The origin's response replaces it, and its content.
+	out := req.Clone(req.Context())
+	l.Outbound(out.Header)
+	content = bigContent(200<<10, 61)
+	resp, err := l.Receive(origin200(content, int64(len(content)), fields...)(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	l.Release()
+	e, _, ok := env.stored(t, "/big")
+	if streams := env.streams(t); !ok || e.stream == old.stream || len(streams) != 1 || streams[0] != e.stream {
+		t.Fatalf("after the new response: entry stored %v, naming %q; streams %q; want only the new one", ok, e.stream, streams)
 	}
 }
