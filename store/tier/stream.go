@@ -18,8 +18,8 @@ import (
 // stream values.
 var errNoStream = fmt.Errorf("tier: the back store does not stream values: %w", errors.ErrUnsupported)
 
-// errBackDown is returned by CreateStream while Back is left alone after
-// a failure.
+// errBackDown is returned by CreateStream, and by OpenStream for what
+// Front does not hold, while Back is left alone after a failure.
 var errBackDown = errors.New("tier: the back store is unavailable")
 
 // CanStream reports whether Back streams values (see [store.StreamerOf]);
@@ -110,8 +110,11 @@ func (w *streamWriter) Close() error {
 
 // OpenStream returns a reader of the value of key: Front's copy when it
 // has one, else Back's value, read as a stream from Back and not copied
-// into Front (when Back cannot stream, it is read whole, as by Get). While
-// Back is down it answers from Front alone.
+// into Front (when Back cannot stream, it is read whole, as by Get).
+// While Back is down it answers from Front alone, and fails for what
+// Front does not hold with an error other than store.ErrNotFound, as it
+// does when Back fails: only Back can tell that it holds no value, and a
+// caller may drop what names a value reported missing.
 func (s *Store) OpenStream(ctx context.Context, key string) (store.StreamReader, error) {
 	if v, err := s.o.Front.Get(ctx, key); err == nil {
 		return bytesReader{bytes.NewReader(v)}, nil
@@ -125,12 +128,15 @@ func (s *Store) OpenStream(ctx context.Context, key string) (store.StreamReader,
 		return bytesReader{bytes.NewReader(v)}, nil
 	}
 	if !s.backUp() {
-		return nil, store.ErrNotFound
+		return nil, errBackDown
 	}
 	bctx, cancel := s.backContext(ctx)
 	r, err := back.OpenStream(bctx, key)
 	cancel()
 	s.backResult(err)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("tier: open stream: %w", err)
+	}
 	if err != nil {
 		return nil, store.ErrNotFound
 	}
