@@ -91,7 +91,11 @@ func (e *diskEnv) start() {
 	}
 	e.mem = memory.Must(memory.Options{Clock: e.clock.Now})
 	e.count = &countingStore{Store: d, closed: make(chan struct{}, 16)}
-	ts, err := tier.New(tier.Options{Front: e.mem, Back: e.count, FrontTTL: time.Hour, Now: e.clock.Now})
+	// A disk write under -race on a busy machine can take longer than the
+	// default BackTimeout; Back would then be left alone for a Cooldown
+	// of the test clock, which moves only when told. These tests are not
+	// about a failing Back.
+	ts, err := tier.New(tier.Options{Front: e.mem, Back: e.count, FrontTTL: time.Hour, Now: e.clock.Now, BackTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
