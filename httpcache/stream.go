@@ -221,8 +221,8 @@ type prior struct {
 	known  bool
 }
 
-// holding returns the prior of a key that holds e (or, for a zero e,
-// nothing).
+// holding returns the prior of a key known to hold e; for a zero e, of a
+// key known to hold no content.
 func holding(e *entry) prior {
 	return prior{stream: streamKey(e), known: true}
 }
