@@ -67,6 +67,7 @@ type Lookup struct {
 	raw      []byte // the stored value of e
 	e        entry
 	found    bool
+	stored   prior // what the lookup knows of the value under storeKey
 	age      time.Duration
 	now      time.Time
 	flight   *flight
@@ -83,6 +84,7 @@ type Lookup struct {
 
 	held *heldStream // streamed content held (see stream.go), or nil
 	h    *head       // the prepared head of e, once head found it
+	peek bool        // made by Peek
 
 	mu             sync.Mutex // guards the three fields below, landed and leaseRelease
 	releasePending bool       // Release was called while a body was in flight
@@ -101,8 +103,14 @@ func (c *Cache) Lookup(r *http.Request) *Lookup {
 // Serve has changed nothing and may be released and made again. It is
 // for a front end that answers plain hits itself and hands every other
 // request, unanswered, to a path that looks it up again with Lookup.
+//
+// A stored response whose content is kept as a stream (see
+// [Lookup.Streamed]) is not opened: the decision is Forward and Streamed
+// reports true, for such content is never the caller's to send.
 func (c *Cache) Peek(r *http.Request) *Lookup {
-	return c.lookup(r, false)
+	l := c.newLookup()
+	l.peek = true
+	return c.lookupInto(l, r, false, false)
 }
 
 // Rebind makes the lookup go on with r in place of the request it was
@@ -160,11 +168,21 @@ func (c *Cache) get(ctx context.Context, key string, latest bool) ([]byte, error
 // lookupFrom is lookup, reading the latest stored values when latest is
 // set.
 func (c *Cache) lookupFrom(r *http.Request, collapse, latest bool) *Lookup {
+	return c.lookupInto(c.newLookup(), r, collapse, latest)
+}
+
+// newLookup returns a cleared Lookup from the pool.
+func (c *Cache) newLookup() *Lookup {
 	l, _ := c.looks.Get().(*Lookup)
 	if l == nil {
 		l = &Lookup{}
 	}
 	l.reset()
+	return l
+}
+
+// lookupInto is lookupFrom with l, a cleared Lookup.
+func (c *Cache) lookupInto(l *Lookup, r *http.Request, collapse, latest bool) *Lookup {
 	l.c, l.req, l.now, l.Decision = c, r, c.opts.Now(), Forward
 	l.cond = precond.Conditions{
 		Method:          r.Method,
@@ -210,6 +228,8 @@ func (c *Cache) lookupFrom(r *http.Request, collapse, latest bool) *Lookup {
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			c.storeError("get", err)
+		} else {
+			l.stored = prior{known: true}
 		}
 		l.Status.Fwd = FwdURIMiss
 		return c.forward(l, collapse)
@@ -217,6 +237,7 @@ func (c *Cache) lookupFrom(r *http.Request, collapse, latest bool) *Lookup {
 	if len(raw) > 0 && raw[0] == kindVariant {
 		rec, err := decodeVariants(raw)
 		if err != nil {
+			l.stored = prior{known: true} // a record that names no content
 			l.Status.Fwd = FwdURIMiss
 			return c.forward(l, collapse)
 		}
@@ -232,19 +253,27 @@ func (c *Cache) lookupFrom(r *http.Request, collapse, latest bool) *Lookup {
 		if err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
 				c.storeError("get", err)
+			} else {
+				l.stored = prior{known: true}
 			}
 			l.Status.Fwd = FwdVaryMiss
 			return c.forward(l, collapse)
 		}
 	}
 	if decodeEntry(raw, &l.e) != nil {
+		l.e, l.stored = entry{}, prior{known: true} // a value that names no content
 		l.Status.Fwd = FwdMiss
 		return c.forward(l, collapse)
 	}
+	l.stored = holding(&l.e)
 	if l.e.vary != l.vary {
 		// A different variant, or one stored under another Vary (§4.1).
 		l.Status.Fwd = FwdVaryMiss
 		return c.forward(l, collapse)
+	}
+	if l.e.flags&flagStream != 0 && l.peek {
+		l.raw, l.found = raw, true
+		return l // Forward; Streamed reports true
 	}
 	if l.e.flags&flagStream != 0 && !l.holdContent(&l.e, l.storeKey()) {
 		l.e = entry{}
@@ -427,10 +456,10 @@ func (l *Lookup) reset() {
 	l.c, l.req, l.Decision, l.Status = nil, nil, Forward, Status{}
 	l.cond, l.reqCC, l.noCache = precond.Conditions{}, cachecontrol.Request{}, false
 	l.kb, l.primary, l.key, l.rec, l.vary, l.raw = nil, "", "", nil, "", nil
-	l.e, l.found, l.age, l.now = entry{}, false, 0, time.Time{}
+	l.e, l.found, l.stored, l.age, l.now = entry{}, false, prior{}, 0, time.Time{}
 	l.flight, l.leader, l.inFlight, l.landed = nil, false, false, false
 	l.validate, l.bypass, l.releasePending, l.rangeOK, l.observed = false, false, false, false, false
-	l.remote, l.leaseRelease, l.h = false, nil, nil
+	l.remote, l.leaseRelease, l.h, l.peek = false, nil, nil, false
 }
 
 // primaryKey returns the primary key as a string, copying it once.

@@ -160,7 +160,7 @@ func (c *Cache) purgePrimary(ctx context.Context, primary string, mode PurgeMode
 	}
 	if mode == HardPurge {
 		n := len(keys)
-		if err := c.removeURL(ctx, primary); err != nil {
+		if err := c.removeStored(ctx, primary, raw); err != nil {
 			return 0, err
 		}
 		c.observe(Event{Invalidation: true})
@@ -168,20 +168,24 @@ func (c *Cache) purgePrimary(ctx context.Context, primary string, mode PurgeMode
 	}
 	n := 0
 	for _, k := range keys {
-		raw, err := c.opts.Store.Get(ctx, k)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return n, err
+		v := raw // what was read under the primary key
+		if k != primary {
+			v, err = c.opts.Store.Get(ctx, k)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return n, err
+			}
 		}
 		var e entry
-		if decodeEntry(raw, &e) != nil {
+		if decodeEntry(v, &e) != nil {
 			continue
 		}
 		// Stale at once: its age now exceeds its (zero) lifetime.
 		e.lifetime = 0
-		if err := c.setEntry(ctx, k, &e, c.opts.KeepStale); errors.Is(err, ErrContentLost) {
+		if err := c.setEntry(ctx, k, &e, c.opts.KeepStale, holding(&e)); errors.Is(err, ErrContentLost) {
+			c.storeError("content", err) // dropped, as a lookup drops it
 			continue
 		} else if err != nil {
 			return n, err

@@ -267,17 +267,18 @@ func (l *Lookup) revalidated(resp *http.Response) (*http.Response, bool) {
 		reason = ReasonVaryChanged
 	}
 	if reason != Storable {
-		c.delete(l.req.Context(), key)
+		c.delete(l.req.Context(), key, holding(&target))
 		l.Status.Detail = reason.String()
 		c.observe(Event{Status: l.Status, NotStored: reason})
 	} else {
-		c.put(l.req.Context(), key, updated, ttl, l)
+		c.put(l.req.Context(), key, updated, ttl, l, holding(&target))
 		if l.rec != nil && key != l.storeKey() {
 			// A variant chosen for other request fields turned out to be
 			// the representation for this request too: store it for these
-			// fields.
+			// fields. The put above moved its content's expiry to this
+			// entry's.
 			updated.vary = l.vary
-			c.put(l.req.Context(), l.storeKey(), updated, ttl, l)
+			c.put(l.req.Context(), l.storeKey(), updated, ttl, l, l.priorAt(l.storeKey()))
 		}
 		l.Status.Stored = true
 		c.observe(Event{Status: l.Status, Revalidated: true, BytesSaved: updated.contentLength()})
@@ -392,20 +393,20 @@ func (l *Lookup) freshenWithHead(resp *http.Response) {
 	same := false
 	if tag := resp.Header.Get("Etag"); tag != "" {
 		if tag != l.e.etag {
-			c.delete(l.req.Context(), l.storeKey())
+			c.delete(l.req.Context(), l.storeKey(), holding(&l.e))
 			return
 		}
 		same = true
 	}
 	if lm, ok := singleTime(resp.Header["Last-Modified"]); ok {
 		if !lm.Equal(l.e.lastModified) {
-			c.delete(l.req.Context(), l.storeKey())
+			c.delete(l.req.Context(), l.storeKey(), holding(&l.e))
 			return
 		}
 		same = true
 	}
 	if cl := resp.Header.Get("Content-Length"); cl != "" && cl != strconv.FormatInt(l.e.contentLength(), 10) {
-		c.delete(l.req.Context(), l.storeKey())
+		c.delete(l.req.Context(), l.storeKey(), holding(&l.e))
 		return
 	}
 	if !same {
@@ -418,10 +419,10 @@ func (l *Lookup) freshenWithHead(resp *http.Response) {
 	cc := c.responseDirectives(h)
 	f := lifetimeOf(cc, h, l.e.status, updated.date, now, !c.opts.Private, c.opts.HeuristicFraction, c.opts.MaxHeuristic)
 	if c.storable(l.req.Header, l.e.status, h, l.reqCC, cc, f) != Storable || l.varyChanged(h) {
-		c.delete(l.req.Context(), l.storeKey())
+		c.delete(l.req.Context(), l.storeKey(), holding(&l.e))
 		return
 	}
-	c.put(l.req.Context(), l.storeKey(), updated, ttl, l)
+	c.put(l.req.Context(), l.storeKey(), updated, ttl, l, holding(&l.e))
 }
 
 // invalidate removes the stored responses of the target URI of an unsafe
@@ -478,10 +479,17 @@ func (c *Cache) removeURL(ctx context.Context, primary string) error {
 	if err != nil {
 		raw = nil
 	}
+	return c.removeStored(ctx, primary, raw)
+}
+
+// removeStored is removeURL for raw, the value read under primary (nil
+// when none could be).
+func (c *Cache) removeStored(ctx context.Context, primary string, raw []byte) error {
 	if len(raw) > 0 && raw[0] == kindVariant {
 		if rec, err := decodeVariants(raw); err == nil {
 			for _, v := range rec.variants {
-				if err := c.removeEntry(ctx, v.key); err != nil {
+				// The record names the variant's key, not its content.
+				if err := c.removeEntry(ctx, v.key, prior{}); err != nil {
 					return err
 				}
 			}
@@ -496,22 +504,23 @@ func (c *Cache) removeURL(ctx context.Context, primary string) error {
 	return nil
 }
 
-// delete removes the response stored under key, with its streamed
-// content, logging errors.
-func (c *Cache) delete(ctx context.Context, key string) {
+// delete removes the response stored under key, with the streamed
+// content old names, logging errors.
+func (c *Cache) delete(ctx context.Context, key string, old prior) {
 	ctx, cancel := c.storeContext(ctx)
 	defer cancel()
-	if err := c.removeEntry(ctx, key); err != nil {
+	if err := c.removeEntry(ctx, key, old); err != nil {
 		c.storeError("delete", err)
 	}
 }
 
-// put stores e under key with the given expiry hint, and records it in
-// the URL's variant record when it varies.
-func (c *Cache) put(ctx context.Context, key string, e entry, ttl time.Duration, l *Lookup) bool {
+// put stores e under key with the given expiry hint, in place of the
+// value old describes (see setEntry), and records it in the URL's variant
+// record when it varies.
+func (c *Cache) put(ctx context.Context, key string, e entry, ttl time.Duration, l *Lookup, old prior) bool {
 	ctx, cancel := c.storeContext(ctx)
 	defer cancel()
-	if err := c.setEntry(ctx, key, &e, ttl); err != nil {
+	if err := c.setEntry(ctx, key, &e, ttl, old); err != nil {
 		c.storeError("set", err)
 		return false
 	}

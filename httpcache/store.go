@@ -105,7 +105,7 @@ func (l *Lookup) receiveFull(resp *http.Response) (*http.Response, error) {
 	if reason != Storable {
 		if l.found && resp.StatusCode < 500 {
 			// A newer response replaced the stored one.
-			c.delete(l.req.Context(), l.storeKey())
+			c.delete(l.req.Context(), l.storeKey(), holding(&l.e))
 		}
 		l.Status.Detail = reason.String()
 		c.observe(Event{Status: l.Status, NotStored: reason})
@@ -192,6 +192,8 @@ type storingBody struct {
 	streamAt int64              // start a stream past this many bytes held; -1: never
 	sw       store.StreamWriter // the stream the content goes to, once started
 	stream   string             // its key
+	entry    entry              // the entry that will name it, without it
+	ttl      time.Duration      // the entry's expiry hint, and the stream's
 	failed   error              // the stream failed: nothing is stored
 }
 
@@ -257,7 +259,7 @@ func (b *storingBody) finish(complete bool) {
 		if e, ttl, err := b.commitStream(); err != nil {
 			c.storeError("commit", err)
 			reason = ReasonStoreError
-		} else if c.put(ctx, b.key, e, ttl, l) {
+		} else if c.put(ctx, b.key, e, ttl, l, l.priorAt(b.key)) {
 			c.indexTags(ctx, b.header, l.primaryKey(), ttl)
 		} else {
 			c.discardStream(ctx, e.stream)
@@ -270,7 +272,7 @@ func (b *storingBody) finish(complete bool) {
 		}
 		e, ttl := c.newEntry(b.header, b.status, body, l.now, b.responseTime, b.vary)
 		ctx := context.WithoutCancel(l.req.Context())
-		if c.put(ctx, b.key, e, ttl, l) {
+		if c.put(ctx, b.key, e, ttl, l, l.priorAt(b.key)) {
 			c.indexTags(ctx, b.header, l.primaryKey(), ttl)
 		} else {
 			reason = ReasonStoreError

@@ -14,10 +14,13 @@
 // (ErrContentLost). Content the store fails to open (it is down, or out
 // of reach) makes a miss too, reported as a store error; the entry is
 // kept, to be served once the store answers again. The content expires
-// with its entry: every write of the entry moves the content's expiry to
-// the entry's first. Removing an entry removes its content; content
-// whose entry went another way (the process stopped between the two
-// writes, the store evicted the entry) is left to expire or be evicted.
+// with its entry: it is committed with the entry's expiry hint, and every
+// later write of the entry moves the content's expiry to the entry's
+// first. Removing an entry removes its content; content whose entry went
+// another way (the process stopped between the two writes, the store
+// evicted the entry, a request stored over the entry after another's
+// lookup read it and before that one stored over it too) is left to
+// expire or be evicted.
 
 package httpcache
 
@@ -144,7 +147,7 @@ func (l *Lookup) closeStream() {
 // holdContent makes sure l holds a reader of the streamed content of e,
 // the response stored under key, opening one if need be. It reports false
 // when the content cannot be read; when it is lost, the response is
-// dropped.
+// dropped. (When the store failed, it stays.)
 func (l *Lookup) holdContent(e *entry, key string) bool {
 	if l.holds(e.stream) {
 		return true
@@ -153,6 +156,9 @@ func (l *Lookup) holdContent(e *entry, key string) bool {
 	if err != nil {
 		if errors.Is(err, ErrContentLost) {
 			l.c.lost(l.req.Context(), key, e.stream)
+			if key == l.storeKey() {
+				l.stored = prior{known: true}
+			}
 		} else {
 			l.c.storeError("open", err)
 		}
@@ -208,19 +214,68 @@ func streamOf(raw []byte) string {
 	return strings.Clone(e.stream)
 }
 
-// setEntry stores e under key with expiry hint ttl. Streamed content is
-// first made to expire with the entry, so that the entry never outlives
-// it; when the content is gone, the entry under key is removed and the
-// error wraps ErrContentLost. Content that the entry under key named
-// before, and e does not, is removed.
-func (c *Cache) setEntry(ctx context.Context, key string, e *entry, ttl time.Duration) error {
-	var old string
-	if c.streams != nil {
-		if raw, err := c.opts.Store.Get(ctx, key); err == nil {
-			old = streamOf(raw)
-		}
+// prior is what a caller that stores or removes an entry knows of the
+// value it replaces: the key of the content stream that value names, if
+// any. Callers know it from the lookup that read the value, or from
+// having read it themselves; the zero prior knows nothing, and the value
+// is read to find out.
+type prior struct {
+	stream string // the content stream the value names; "" for none
+	known  bool
+}
+
+// holding returns the prior of a key known to hold e; for a zero e, of a
+// key known to hold no content.
+func holding(e *entry) prior {
+	return prior{stream: streamKey(e), known: true}
+}
+
+// streamKey returns the key of e's content stream, or "" when its
+// content is not a stream.
+func streamKey(e *entry) string {
+	if e.flags&flagStream == 0 {
+		return ""
 	}
-	if e.flags&flagStream != 0 {
+	return e.stream
+}
+
+// resolve returns old, what a caller knows of the value under key, or,
+// when the caller does not know it, what the value read from the store
+// says. Only a store that streams holds values that name content; with
+// another, nothing is read.
+func (c *Cache) resolve(ctx context.Context, key string, old prior) prior {
+	if old.known || c.streams == nil {
+		return old
+	}
+	raw, err := c.opts.Store.Get(ctx, key)
+	if err != nil {
+		return prior{}
+	}
+	return prior{stream: streamOf(raw), known: true}
+}
+
+// priorAt returns what l knows of the value stored under key: what its
+// lookup read there, when it read key.
+func (l *Lookup) priorAt(key string) prior {
+	if key != l.storeKey() {
+		return prior{}
+	}
+	return l.stored
+}
+
+// setEntry stores e under key with expiry hint ttl, in place of the
+// value old describes (read when the caller does not know it).
+//
+// The entry must never outlive its streamed content. Content new with e
+// was committed with e's expiry hint (see startStream). Content that e
+// keeps from the entry it replaces (a 304, a HEAD, a soft purge rewrite
+// an entry around its content) is first made to expire with e; when it
+// is gone, the entry under key is removed and the error wraps
+// ErrContentLost. The content stream of the value replaced is removed,
+// unless e names it too.
+func (c *Cache) setEntry(ctx context.Context, key string, e *entry, ttl time.Duration, old prior) error {
+	old = c.resolve(ctx, key, old)
+	if stream := streamKey(e); stream != "" && stream == old.stream {
 		err := ErrContentLost
 		if c.streams != nil {
 			err = c.streams.Expire(ctx, e.stream, ttl)
@@ -236,36 +291,34 @@ func (c *Cache) setEntry(ctx context.Context, key string, e *entry, ttl time.Dur
 	if err := c.opts.Store.Set(ctx, key, e.encode(nil), ttl); err != nil {
 		return err
 	}
-	if old != "" && old != e.stream {
-		return c.opts.Store.Delete(ctx, old)
+	if old.stream != "" && old.stream != streamKey(e) {
+		return c.opts.Store.Delete(ctx, old.stream)
 	}
 	return nil
 }
 
 // removeEntry removes the response stored under key and its streamed
-// content, if any.
-func (c *Cache) removeEntry(ctx context.Context, key string) error {
-	var stream string
-	if c.streams != nil {
-		if raw, err := c.opts.Store.Get(ctx, key); err == nil {
-			stream = streamOf(raw)
-		}
-	}
+// content, if any: the stream old names (read when the caller does not
+// know it).
+func (c *Cache) removeEntry(ctx context.Context, key string, old prior) error {
+	old = c.resolve(ctx, key, old)
 	if err := c.opts.Store.Delete(ctx, key); err != nil {
 		return err
 	}
-	if stream != "" {
-		return c.opts.Store.Delete(ctx, stream)
+	if old.stream != "" {
+		return c.opts.Store.Delete(ctx, old.stream)
 	}
 	return nil
 }
 
 // startStream turns b into a body that writes the content to a stream in
-// the store as it passes, beginning with what it holds. If the store
-// cannot stream after all, b goes on holding the content.
+// the store as it passes, beginning with what it holds. It builds the
+// entry that will name the stream, whose expiry hint the stream is
+// created with. If the store cannot stream after all, b goes on holding
+// the content.
 func (b *storingBody) startStream() {
 	l, c := b.l, b.l.c
-	_, ttl := c.newEntry(b.header, b.status, nil, l.now, b.responseTime, b.vary)
+	e, ttl := c.newEntry(b.header, b.status, nil, l.now, b.responseTime, b.vary)
 	key := newStreamKey(b.key)
 	w, err := c.streams.CreateStream(l.req.Context(), key, ttl)
 	if errors.Is(err, errors.ErrUnsupported) {
@@ -278,6 +331,7 @@ func (b *storingBody) startStream() {
 		return
 	}
 	b.sw, b.stream = w, key
+	b.entry, b.ttl = e, ttl
 	held := b.buf
 	b.buf = nil
 	b.writeStream(held)
@@ -304,14 +358,14 @@ func (b *storingBody) closeStream() {
 }
 
 // commitStream commits the content written to the stream and returns the
-// entry that names it.
+// entry that names it, built when the stream started, with its expiry
+// hint.
 func (b *storingBody) commitStream() (entry, time.Duration, error) {
-	l, c := b.l, b.l.c
-	e, ttl := c.newEntry(b.header, b.status, nil, l.now, b.responseTime, b.vary)
 	if err := b.sw.Commit(); err != nil {
 		return entry{}, 0, err
 	}
+	e := b.entry
 	e.flags |= flagStream
 	e.stream, e.size = b.stream, b.n
-	return e, ttl, nil
+	return e, b.ttl, nil
 }

@@ -23,11 +23,13 @@ import (
 )
 
 // streamEnv is a cache on a disk store, which streams, both reading one
-// clock, with the events the cache reported.
+// clock, with the events the cache reported. The cache reaches the store
+// through count; d is the store itself.
 type streamEnv struct {
 	c     *Cache
 	clock *testClock
 	d     *disk.Store
+	count *countingStore
 
 	mu     sync.Mutex
 	events []Event
@@ -55,8 +57,8 @@ func newStreamEnvOn(t *testing.T, o Options, on func(d *disk.Store, now func() t
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Close() })
-	env.d = d
-	o.Store, o.Now = d, env.clock.Now
+	env.d, env.count = d, &countingStore{Store: d}
+	o.Store, o.Now = env.count, env.clock.Now
 	if on != nil {
 		o.Store = on(d, env.clock.Now)
 	}
@@ -73,6 +75,57 @@ func newStreamEnvOn(t *testing.T, o Options, on func(d *disk.Store, now func() t
 		t.Fatal(err)
 	}
 	return env
+}
+
+// countingStore is a disk store that counts what is asked of it: values
+// read whole, expiry moves, and content streams opened, closed and read.
+// While failOpen is set, opening a stream fails, as with a store that
+// cannot be reached.
+type countingStore struct {
+	*disk.Store
+	gets, expires, opens, closes, read atomic.Int64
+	failOpen                           atomic.Bool
+}
+
+var errUnreachable = errors.New("store unreachable")
+
+func (s *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
+	s.gets.Add(1)
+	return s.Store.Get(ctx, key)
+}
+
+func (s *countingStore) Expire(ctx context.Context, key string, ttl time.Duration) error {
+	s.expires.Add(1)
+	return s.Store.Expire(ctx, key, ttl)
+}
+
+func (s *countingStore) OpenStream(ctx context.Context, key string) (store.StreamReader, error) {
+	if s.failOpen.Load() {
+		return nil, errUnreachable
+	}
+	r, err := s.Store.OpenStream(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	s.opens.Add(1)
+	return &countingReader{StreamReader: r, s: s}, nil
+}
+
+// countingReader is a content stream read through a countingStore.
+type countingReader struct {
+	store.StreamReader
+	s *countingStore
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.StreamReader.Read(p)
+	r.s.read.Add(int64(n))
+	return n, err
+}
+
+func (r *countingReader) Close() error {
+	r.s.closes.Add(1)
+	return r.StreamReader.Close()
 }
 
 // lost counts the ErrContentLost events.
@@ -595,6 +648,262 @@ func TestStreamWriteFails(t *testing.T) {
 	}
 }
 
+// TestStreamStoreReads counts the values the cache reads from a store that
+// streams while it stores and removes responses. Storing over an entry,
+// or removing one, removes the content stream it names; the cache finds
+// that stream in what its lookup read, and reads the value under a key
+// only when no lookup did (a variant the URL's record does not list).
+func TestStreamStoreReads(t *testing.T) {
+	fields := []string{"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0)}
+	storeBig := func(t *testing.T, env *streamEnv) {
+		content := bigContent(200<<10, 20)
+		exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)), fields...))
+	}
+	storeVariant := func(lang string) func(t *testing.T, env *streamEnv) {
+		return func(t *testing.T, env *streamEnv) {
+			content := bigContent(100<<10, 21)
+			exchange(t, env.c, newRequest(http.MethodGet, "/big", "Accept-Language", lang), origin200(content, int64(len(content)),
+				"Cache-Control", "max-age=60", "Vary", "Accept-Language", "Date", httpDate(t0)))
+		}
+	}
+	cases := map[string]struct {
+		setup func(t *testing.T, env *streamEnv)
+		op    func(t *testing.T, env *streamEnv)
+		gets  int64 // the lookup's included
+	}{
+		// RFC 9111 §3: the lookup found nothing under the key.
+		"a miss stored as a stream": {op: storeBig, gets: 1},
+		"a miss stored whole": {gets: 1, op: func(t *testing.T, env *streamEnv) {
+			storeResponse(t, env.c, newRequest(http.MethodGet, "/small"), header(fields...), "small")
+		}},
+		// §4.3.4: the lookup read the entry the 304 updates.
+		"a 304 that keeps the stream": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			env.clock.Advance(2 * time.Minute)
+			now := env.c.Now()
+			exchange(t, env.c, newRequest(http.MethodGet, "/big"), func(out *http.Request) *http.Response {
+				return newResponse(out, http.StatusNotModified, header("Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(now)), "")
+			})
+		}},
+		// §4.3.5: the lookup read the entry a HEAD freshens.
+		"a HEAD that freshens": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			env.clock.Advance(2 * time.Minute)
+			now := env.c.Now()
+			exchange(t, env.c, newRequest(http.MethodHead, "/big"), func(out *http.Request) *http.Response {
+				return newResponse(out, http.StatusOK, header("Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(now)), "")
+			})
+		}},
+		// §5.2.1.4: a new response replaces the one the lookup read, and
+		// its content.
+		"replaced by a new stream": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			content := bigContent(200<<10, 22)
+			exchange(t, env.c, newRequest(http.MethodGet, "/big", "Cache-Control", "no-cache"), origin200(content, int64(len(content)), fields...))
+		}},
+		"replaced by no-store": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			exchange(t, env.c, newRequest(http.MethodGet, "/big", "Cache-Control", "no-cache"), origin200([]byte("new"), 3, "Cache-Control", "no-store"))
+		}},
+		// A purge reads the URL's key once.
+		"soft purge": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			if n, err := env.c.PurgeURL(t.Context(), mustURL("http://example.com/big"), SoftPurge); n != 1 || err != nil {
+				t.Fatalf("PurgeURL = %d, %v", n, err)
+			}
+		}},
+		"hard purge": {setup: storeBig, gets: 1, op: func(t *testing.T, env *streamEnv) {
+			if n, err := env.c.PurgeURL(t.Context(), mustURL("http://example.com/big"), HardPurge); n != 1 || err != nil {
+				t.Fatalf("PurgeURL = %d, %v", n, err)
+			}
+		}},
+		// §4.1: the lookup read the URL's record, which does not list the
+		// new variant: the variant's key is read for content an entry
+		// left there may name, and the record again to add the variant.
+		"a new variant": {setup: storeVariant("en"), op: storeVariant("fr"), gets: 3},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			env := newStreamEnv(t, Options{})
+			if tc.setup != nil {
+				tc.setup(t, env)
+			}
+			before := env.count.gets.Load()
+			tc.op(t, env)
+			if got := env.count.gets.Load() - before; got != tc.gets {
+				t.Errorf("%d values read from the store, want %d", got, tc.gets)
+			}
+			if n := env.lost(); n != 0 {
+				t.Errorf("%d contents reported lost", n)
+			}
+		})
+	}
+}
+
+// TestStreamExpiry checks that streamed content expires with its entry:
+// new content is committed with the entry's expiry hint, which is not
+// written again, and a 304 that keeps the content (RFC 9111 §4.3.4)
+// moves the content's expiry with the entry's.
+func TestStreamExpiry(t *testing.T) {
+	content := bigContent(200<<10, 30)
+	fields := func(date time.Time) []string {
+		return []string{"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(date)}
+	}
+	cases := map[string]struct {
+		revalidateAt time.Duration // 0: never
+		expires      int64         // expiry moves, from storing the content on
+		gone         time.Duration // when the entry and its content expire
+	}{
+		// 60 s fresh, then kept a minute for revalidation.
+		"new content": {expires: 0, gone: 120 * time.Second},
+		// The 304 makes it fresh for 60 s more, then kept a minute.
+		"revalidated": {revalidateAt: 100 * time.Second, expires: 1, gone: 220 * time.Second},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			env := newStreamEnv(t, Options{KeepStale: time.Minute})
+			exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)), fields(t0)...))
+			stored, _, _ := env.stored(t, "/big")
+			if tc.revalidateAt > 0 {
+				env.clock.Advance(tc.revalidateAt)
+				now := env.c.Now()
+				exchange(t, env.c, newRequest(http.MethodGet, "/big"), func(out *http.Request) *http.Response {
+					return newResponse(out, http.StatusNotModified, header(fields(now)...), "")
+				})
+			}
+			if n := env.count.expires.Load(); n != tc.expires {
+				t.Errorf("the content's expiry was moved %d times, want %d", n, tc.expires)
+			}
+			present := func(want bool) {
+				t.Helper()
+				_, _, entry := env.stored(t, "/big")
+				r, err := env.d.Open(t.Context(), stored.stream)
+				if err == nil {
+					r.Close()
+				}
+				if at := env.c.Now().Sub(t0); entry != want || (err == nil) != want {
+					t.Fatalf("at %v: entry stored %v, content: %v; want both stored %v", at, entry, err, want)
+				}
+			}
+			env.clock.Advance(tc.gone - time.Second - env.c.Now().Sub(t0))
+			present(true)
+			env.clock.Advance(time.Second)
+			present(false)
+			if n := env.lost(); n != 0 {
+				t.Errorf("%d contents reported lost", n)
+			}
+		})
+	}
+}
+
+// TestStreamSoftPurgeLost checks that a soft purge of a URL one of whose
+// variants (RFC 9111 §4.1) has lost its content stream drops that
+// variant and reports it, as a lookup would, rather than storing again
+// an entry that names nothing; and goes on to mark the others stale.
+func TestStreamSoftPurgeLost(t *testing.T) {
+	env := newStreamEnv(t, Options{})
+	for i, lang := range []string{"en", "fr"} {
+		content := bigContent(100<<10, uint64(40+i))
+		exchange(t, env.c, newRequest(http.MethodGet, "/v", "Accept-Language", lang), origin200(content, int64(len(content)),
+			"Cache-Control", "max-age=60", "Vary", "Accept-Language", "Etag", `"`+lang+`"`, "Date", httpDate(t0)))
+	}
+	lookup := func(lang string) *Lookup {
+		return env.c.Lookup(newRequest(http.MethodGet, "/v", "Accept-Language", lang))
+	}
+	// The content of the first variant the URL's record lists goes.
+	l := lookup("en")
+	lostKey, lostStream := l.storeKey(), l.e.stream
+	l.Release()
+	if err := env.d.Delete(t.Context(), lostStream); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := env.c.PurgeURL(t.Context(), mustURL("http://example.com/v"), SoftPurge)
+	if n != 1 || err != nil {
+		t.Fatalf("PurgeURL soft = %d, %v; want the one variant with its content staled", n, err)
+	}
+	if _, err := env.d.Get(t.Context(), lostKey); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the entry of the lost content: %v, want it removed", err)
+	}
+	l = lookup("fr")
+	defer l.Release()
+	if l.Decision != Forward || l.Status.Fwd != FwdStale || !l.HadStored() {
+		t.Errorf("the other variant after the purge: %v, fwd %v; want it stored and stale", l.Decision, l.Status.Fwd)
+	}
+	if s := env.streams(t); len(s) != 1 || s[0] != l.e.stream {
+		t.Errorf("streams %q, want the other variant's %q", s, l.e.stream)
+	}
+	if n := env.lost(); n != 1 {
+		t.Errorf("%d contents reported lost, want 1", n)
+	}
+}
+
+// TestStreamHead checks that a response built for a HEAD from a stored
+// response whose content is a stream carries the content's length but
+// reads none of it (RFC 9110 §9.3.2).
+func TestStreamHead(t *testing.T) {
+	env := newStreamEnv(t, Options{})
+	content := bigContent(300<<10, 50)
+	exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)),
+		"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0)))
+
+	l := env.c.Lookup(newRequest(http.MethodHead, "/big"))
+	if l.Decision != Serve || !l.Streamed() {
+		t.Fatalf("HEAD: %v, streamed %v; want a hit on streamed content", l.Decision, l.Streamed())
+	}
+	resp := l.Response()
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	l.Release()
+	if err != nil || len(got) != 0 || resp.StatusCode != http.StatusOK || resp.ContentLength != int64(len(content)) {
+		t.Fatalf("HEAD: %d with %d bytes of content (Content-Length %d), %v; want 200, none, %d",
+			resp.StatusCode, len(got), resp.ContentLength, err, len(content))
+	}
+	if n := env.count.read.Load(); n != 0 {
+		t.Errorf("%d bytes of the content read from the store for a HEAD", n)
+	}
+	if o, c := env.count.opens.Load(), env.count.closes.Load(); o != c {
+		t.Errorf("%d content streams opened, %d closed", o, c)
+	}
+}
+
+// TestStreamOpenFails checks that a stored response whose content the
+// store fails to open (the store failed; the content is not known to be
+// lost) is a miss but is not dropped, and that the response stored in its
+// place removes the content it named.
+func TestStreamOpenFails(t *testing.T) {
+	env := newStreamEnv(t, Options{})
+	fields := []string{"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0)}
+	content := bigContent(200<<10, 60)
+	exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)), fields...))
+	old, _, _ := env.stored(t, "/big")
+
+	env.count.failOpen.Store(true)
+	req := newRequest(http.MethodGet, "/big")
+	l := env.c.Lookup(req)
+	env.count.failOpen.Store(false)
+	if l.Decision != Forward || l.Status.Fwd != FwdMiss {
+		t.Fatalf("Lookup = %v, fwd %v; want a forwarded miss", l.Decision, l.Status.Fwd)
+	}
+	if e, _, ok := env.stored(t, "/big"); !ok || e.stream != old.stream {
+		t.Fatalf("after the store failed: entry stored %v, naming %q; want it kept, naming %q", ok, e.stream, old.stream)
+	}
+	if n := env.lost(); n != 0 {
+		t.Errorf("%d contents reported lost", n)
+	}
+
+	// The origin's response replaces it, and its content.
+	out := req.Clone(req.Context())
+	l.Outbound(out.Header)
+	content = bigContent(200<<10, 61)
+	resp, err := l.Receive(origin200(content, int64(len(content)), fields...)(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	l.Release()
+	e, _, ok := env.stored(t, "/big")
+	if streams := env.streams(t); !ok || e.stream == old.stream || len(streams) != 1 || streams[0] != e.stream {
+		t.Fatalf("after the new response: entry stored %v, naming %q; streams %q; want only the new one", ok, e.stream, streams)
+	}
+}
+
 // unreachableDisk is a disk store that can be made to fail every call, as
 // a shared store does while its server cannot be reached, and to answer
 // again.
@@ -602,8 +911,6 @@ type unreachableDisk struct {
 	*disk.Store
 	down atomic.Bool
 }
-
-var errUnreachable = errors.New("connection refused")
 
 func (u *unreachableDisk) Get(ctx context.Context, key string) ([]byte, error) {
 	if u.down.Load() {
@@ -822,4 +1129,59 @@ func TestStreamStoreDownRevalidated(t *testing.T) {
 	if n := env.lost(); n != 0 || unreachable == 0 {
 		t.Errorf("%d contents reported lost, %d store errors of the unreachable store; want 0 and some", n, unreachable)
 	}
+}
+
+// TestPeekStreamed checks that Peek leaves streamed content alone: it
+// opens nothing, so content that is gone is found, and its entry
+// dropped, by the Lookup made after it, which reports the miss as such
+// (RFC 9211 §2.2: fwd=miss, not uri-miss).
+func TestPeekStreamed(t *testing.T) {
+	env := newStreamEnv(t, Options{})
+	content := bigContent(300<<10, 51)
+	exchange(t, env.c, newRequest(http.MethodGet, "/big"), origin200(content, int64(len(content)),
+		"Cache-Control", "max-age=60", "Etag", `"v1"`, "Date", httpDate(t0)))
+	e, _, ok := env.stored(t, "/big")
+	if !ok || e.stream == "" {
+		t.Fatal("not stored as a stream")
+	}
+	opens := env.count.opens.Load()
+	p := env.c.Peek(newRequest(http.MethodGet, "/big"))
+	if p.Decision == Serve || !p.Streamed() {
+		t.Errorf("Peek: %v, streamed %v; want no Serve, streamed", p.Decision, p.Streamed())
+	}
+	p.Release()
+	if n := env.count.opens.Load() - opens; n != 0 {
+		t.Errorf("Peek opened %d streams", n)
+	}
+	// The content goes; Peek does not notice, Lookup does.
+	if err := env.d.Delete(t.Context(), e.stream); err != nil {
+		t.Fatal(err)
+	}
+	p = env.c.Peek(newRequest(http.MethodGet, "/big"))
+	p.Release()
+	if n := env.lost(); n != 0 {
+		t.Errorf("Peek reported %d contents lost", n)
+	}
+	l := env.c.Lookup(newRequest(http.MethodGet, "/big"))
+	defer l.Release()
+	if l.Decision != Forward || l.Status.Fwd != FwdMiss || env.lost() != 1 {
+		t.Errorf("Lookup after Peek: %v, fwd %v, %d lost; want Forward, miss, 1 lost", l.Decision, l.Status.Fwd, env.lost())
+	}
+}
+
+// TestPeekDoesNotCollapse checks that a Peek that misses joins no
+// collapsed request: the Lookup made after it leads one (it is told to
+// forward, not to wait).
+func TestPeekDoesNotCollapse(t *testing.T) {
+	env := newStreamEnv(t, Options{})
+	p := env.c.Peek(newRequest(http.MethodGet, "/new"))
+	if p.Decision != Forward {
+		t.Fatalf("Peek of nothing stored: %v, want Forward", p.Decision)
+	}
+	l := env.c.Lookup(newRequest(http.MethodGet, "/new"))
+	if l.Decision != Forward {
+		t.Errorf("Lookup while a Peek is held: %v, want Forward (the Peek leads no flight)", l.Decision)
+	}
+	l.Release()
+	p.Release()
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/notmod/notmod/httpcache"
 	"github.com/notmod/notmod/internal/framing"
 	"github.com/notmod/notmod/internal/httplex"
-	"github.com/notmod/notmod/precond"
 )
 
 // Defaults for the zero fields of [Options].
@@ -189,18 +188,7 @@ func (p *Proxy) serveStored(w http.ResponseWriter, l *httpcache.Lookup) {
 		w.WriteHeader(code)
 		return
 	}
-	if l.Streamed() {
-		p.serveStream(w, l, code)
-		return
-	}
-	if code == http.StatusOK && l.RangeOK() && precond.WriteRange(w, l.Request().Header.Get("Range"), body) {
-		return
-	}
-	h["Content-Length"] = l.ContentLength()
-	w.WriteHeader(code)
-	if len(body) > 0 {
-		_, _ = w.Write(body)
-	}
+	writeContent(w, l, code, body)
 }
 
 // outbound builds the request to send to the origin for r, as the

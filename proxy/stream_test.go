@@ -6,6 +6,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/notmod/notmod/httpcache"
 	"github.com/notmod/notmod/proxy"
+	"github.com/notmod/notmod/store"
 	"github.com/notmod/notmod/store/disk"
 	"github.com/notmod/notmod/store/memory"
 	"github.com/notmod/notmod/store/tier"
@@ -46,9 +48,11 @@ type diskEnv struct {
 
 	originCount atomic.Int64
 
-	// The running cache; replaced by restart.
+	// The running cache; replaced by restart. The tier reaches the disk
+	// store through count.
 	cache *httpcache.Cache
 	disk  *disk.Store
+	count *countingStore
 	mem   *memory.Store
 
 	mu     sync.Mutex
@@ -88,7 +92,12 @@ func (e *diskEnv) start() {
 		t.Fatal(err)
 	}
 	e.mem = memory.Must(memory.Options{Clock: e.clock.Now})
-	ts, err := tier.New(tier.Options{Front: e.mem, Back: d, FrontTTL: time.Hour, Now: e.clock.Now})
+	e.count = &countingStore{Store: d, closed: make(chan struct{}, 16)}
+	// A disk write under -race on a busy machine can take longer than the
+	// default BackTimeout; Back would then be left alone for a Cooldown
+	// of the test clock, which moves only when told. These tests are not
+	// about a failing Back.
+	ts, err := tier.New(tier.Options{Front: e.mem, Back: e.count, FrontTTL: time.Hour, Now: e.clock.Now, BackTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +128,42 @@ func (e *diskEnv) start() {
 	} else {
 		e.front.set(p)
 	}
+}
+
+// countingStore is a disk store that counts the content streams opened
+// from it, closed, and the bytes read from them; closed receives a value
+// each time one is closed.
+type countingStore struct {
+	*disk.Store
+	opens, closes, read atomic.Int64
+	closed              chan struct{}
+}
+
+func (s *countingStore) OpenStream(ctx context.Context, key string) (store.StreamReader, error) {
+	r, err := s.Store.OpenStream(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	s.opens.Add(1)
+	return &countingReader{StreamReader: r, s: s}, nil
+}
+
+// countingReader is a content stream read through a countingStore.
+type countingReader struct {
+	store.StreamReader
+	s *countingStore
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.StreamReader.Read(p)
+	r.s.read.Add(int64(n))
+	return n, err
+}
+
+func (r *countingReader) Close() error {
+	r.s.closes.Add(1)
+	notify(r.s.closed)
+	return r.StreamReader.Close()
 }
 
 // restart stops the cache, lets damage change the file while it is
@@ -511,6 +556,73 @@ func TestStreamDamaged(t *testing.T) {
 	}
 	if _, got = e.mustGet("/big"); !bytes.Equal(got, content) {
 		t.Fatal("the content stored again differs")
+	}
+}
+
+// TestStreamHead checks that a HEAD answered from a stored response whose
+// content is a stream gets the content's length, and that none of the
+// content is read from disk for it (RFC 9110 §9.3.2).
+func TestStreamHead(t *testing.T) {
+	content := largeContent(3<<20, 4)
+	e := newDiskEnv(t, bigOrigin(content))
+	e.mustGet("/big")
+	if !within(e.stored, 5*time.Second) {
+		t.Fatal("not stored")
+	}
+	before := e.count.read.Load()
+	req, _ := http.NewRequest(http.MethodHead, e.front.URL+"/big", nil)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ContentLength != int64(len(content)) || !strings.HasPrefix(resp.Header.Get("Cache-Status"), "notmod; hit") {
+		t.Fatalf("HEAD: %d, Content-Length %d, Cache-Status %q", resp.StatusCode, resp.ContentLength, resp.Header.Get("Cache-Status"))
+	}
+	if n := e.count.read.Load() - before; n != 0 {
+		t.Errorf("%d bytes of the content read from disk for a HEAD", n)
+	}
+}
+
+// TestStreamStaleClientGone checks that a stale response served from a
+// stream while it is revalidated (RFC 5861 §3), to a client that goes
+// away midway, is cut short and its lookup released: the stream it held
+// is closed.
+func TestStreamStaleClientGone(t *testing.T) {
+	// Larger than what the sockets between the proxy and a client that
+	// reads nothing can buffer (4 MiB of send buffer here at most).
+	content := largeContent(8<<20, 5)
+	e := newDiskEnv(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		w.Header().Set("Etag", `"big1"`)
+		w.Header().Set("Content-Length", strconv.Itoa(len(content)))
+		_, _ = w.Write(content)
+	})
+	e.mustGet("/big")
+	if !within(e.stored, 5*time.Second) {
+		t.Fatal("not stored")
+	}
+	e.clock.Advance(2 * time.Minute)
+
+	req, _ := http.NewRequest(http.MethodGet, e.front.URL+"/big", nil)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A hit whose ttl is past: served stale.
+	if status := resp.Header.Get("Cache-Status"); !strings.HasPrefix(status, "notmod; hit; ttl=-") {
+		t.Fatalf("Cache-Status %q: not served stale", status)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	// Closing the body before its end closes the connection.
+	resp.Body.Close()
+	if !within(e.count.closed, 10*time.Second) {
+		t.Fatalf("the stream the stale response was read from is still open (%d opened, %d closed)", e.count.opens.Load(), e.count.closes.Load())
+	}
+	if o, c := e.count.opens.Load(), e.count.closes.Load(); o != c {
+		t.Errorf("%d content streams opened, %d closed", o, c)
 	}
 }
 

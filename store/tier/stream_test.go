@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,5 +227,64 @@ func TestStreamBackFails(t *testing.T) {
 				t.Errorf("Get while Back is down = %v, want store.ErrNotFound", err)
 			}
 		})
+	}
+}
+
+// stallingDisk is a disk store whose streams cannot be opened while down
+// is set, as when the disk stalls past the tier's BackTimeout.
+type stallingDisk struct {
+	*disk.Store
+	down atomic.Bool
+}
+
+func (d *stallingDisk) OpenStream(ctx context.Context, key string) (store.StreamReader, error) {
+	if d.down.Load() {
+		return nil, errDown
+	}
+	return d.Store.OpenStream(ctx, key)
+}
+
+// TestStreamBackDown checks that OpenStream, when Back fails and while it
+// is left alone afterwards, fails with an error other than
+// store.ErrNotFound: the value may well be in Back, and a cache takes
+// ErrNotFound for content lost and drops the response that names it.
+func TestStreamBackDown(t *testing.T) {
+	ctx := t.Context()
+	c := &clock{}
+	back := &stallingDisk{Store: openDisk(t, c.Now)}
+	s, err := New(Options{Front: memory.Must(memory.Options{}), Back: back, Now: c.Now, Cooldown: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.CreateStream(ctx, "k", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("content")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	back.down.Store(true)
+	for _, when := range []string{"Back fails", "cooling down"} {
+		if _, err := s.OpenStream(ctx, "k"); err == nil || errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: OpenStream = %v, want an error other than store.ErrNotFound", when, err)
+		}
+		back.down.Store(false) // still left alone until the cooldown ends
+	}
+	c.Advance(2 * time.Second)
+	r, err := s.OpenStream(ctx, "k")
+	if err != nil {
+		t.Fatalf("after the cooldown: %v", err)
+	}
+	if got, _ := io.ReadAll(r); string(got) != "content" {
+		t.Errorf("after the cooldown: read %q", got)
+	}
+	r.Close()
+	if _, err := s.OpenStream(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("OpenStream of a missing key = %v, want store.ErrNotFound", err)
 	}
 }
