@@ -79,6 +79,7 @@ type loop struct {
 	out    []byte
 	segs   []seg
 	iov    [][]byte
+	iovecs []unix.Iovec
 	v      *view
 	stop   bool // stopping: no new requests; ends when the last connection closes
 
@@ -293,7 +294,7 @@ func (l *loop) run() {
 			// Before poke is read: a wake after this point is seen either
 			// way (see wake).
 			if l.nextSweep == 0 {
-				l.nextSweep = coarseNow() + int64(time.Second)
+				l.nextSweep = time.Now().UnixNano() + int64(time.Second)
 			}
 			_ = l.file.SetReadDeadline(time.Unix(0, l.nextSweep))
 			rearm = false
@@ -307,7 +308,7 @@ func (l *loop) run() {
 		n := 0
 		err := l.raw.Read(func(uintptr) bool {
 			var e error
-			n, e = unix.EpollWait(l.epfd, l.events, 0)
+			n, e = rawEpollPoll(l.epfd, l.events)
 			if e != nil {
 				n = 0
 				return e != unix.EINTR
@@ -320,8 +321,12 @@ func (l *loop) run() {
 				l.closeAll()
 				return
 			}
+			// The sweep's deadline, or a wake. The sweep moves the deadline
+			// by the real clock: the coarse one may lag it by a tick, and a
+			// deadline re-armed in the past would end every wait at once,
+			// before epoll is asked, until the coarse clock caught up.
 			rearm = true
-			if coarseNow() >= l.nextSweep {
+			if !l.poke.Load() {
 				l.sweep()
 			}
 			continue
@@ -383,7 +388,7 @@ func (l *loop) sweep() {
 			l.close(c)
 		}
 	}
-	l.nextSweep = now + int64(time.Second)
+	l.nextSweep = time.Now().UnixNano() + int64(time.Second)
 }
 
 func (l *loop) closeAll() {
@@ -426,12 +431,12 @@ func (l *loop) readable(c *loopConn) {
 		if cap(c.in)-len(c.in) < 4096 {
 			c.in = append(make([]byte, 0, 2*cap(c.in)+4096), c.in...)
 		}
-		n, err = unix.Read(c.fd, c.in[len(c.in):cap(c.in)])
+		n, err = rawRead(c.fd, c.in[len(c.in):cap(c.in)])
 		if n > 0 {
 			data = c.in[:len(c.in)+n]
 		}
 	} else {
-		n, err = unix.Read(c.fd, l.rbuf)
+		n, err = rawRead(c.fd, l.rbuf)
 		if n > 0 {
 			data = l.rbuf[:n]
 		}
@@ -571,7 +576,7 @@ func (l *loop) write(c *loopConn) {
 		l.iov = append(l.iov, b)
 		total += len(b)
 	}
-	n, err := writev(c.fd, l.iov)
+	n, err := rawWritev(c.fd, l.iov, &l.iovecs)
 	segs := l.segs
 	l.segs = l.segs[:0] // from here on, not a batch to hand over
 	if n == total {
@@ -604,7 +609,7 @@ func (l *loop) write(c *loopConn) {
 
 // flush writes what c has pending.
 func (l *loop) flush(c *loopConn) {
-	n, err := writev(c.fd, c.pend)
+	n, err := rawWritev(c.fd, c.pend, &l.iovecs)
 	for n > 0 && len(c.pend) > 0 {
 		if n < len(c.pend[0]) {
 			c.pend[0] = c.pend[0][n:]
@@ -671,12 +676,4 @@ func (l *loop) handOver(c *loopConn, data []byte) {
 	}
 	l.ls.handed.Add(1)
 	l.q.hand(&handedConn{Conn: nc, out: out, in: in, writeTimeout: positive(l.s.opts.WriteTimeout)})
-}
-
-// writev writes bufs to fd with one system call.
-func writev(fd int, bufs [][]byte) (int, error) {
-	if len(bufs) == 1 {
-		return unix.Write(fd, bufs[0])
-	}
-	return unix.Writev(fd, bufs)
 }

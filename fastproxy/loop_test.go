@@ -573,3 +573,37 @@ func BenchmarkLoopHit(b *testing.B) {
 		})
 	}
 }
+
+// TestLoopCoarseClockLags checks that a loop keeps answering when the
+// coarse clock lags the real one: its once-a-second sweep is timed by the
+// real clock, so the wait on epoll is never cut short over and over (a
+// loop that re-armed its deadline in the past stopped polling until the
+// coarse clock caught up: every connection stalled for up to a tick).
+func TestLoopCoarseClockLags(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/hit")
+	coarseNow()
+	coarse.frozen.Store(true)
+	defer coarse.frozen.Store(false)
+	c, err := net.Dial("tcp", e.loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	// Across more than two sweeps of the loop, each answered within 2 s
+	// (a frozen coarse clock never catches up).
+	for start := time.Now(); time.Since(start) < 2500*time.Millisecond; {
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := io.WriteString(c, get("/hit")); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("after %v: %v", time.Since(start), err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		time.Sleep(20 * time.Millisecond) // the client's pace
+	}
+}

@@ -19,8 +19,9 @@ const deadlineSlack = time.Second
 // coarseTick by one goroutine, started with the first Server's first
 // connection.
 var coarse struct {
-	now  atomic.Int64 // unix nanoseconds
-	once sync.Once
+	now    atomic.Int64 // unix nanoseconds
+	once   sync.Once
+	frozen atomic.Bool // tests: the clock stops, as a starved ticker's would
 }
 
 const coarseTick = 100 * time.Millisecond
@@ -31,7 +32,9 @@ func coarseNow() int64 {
 		go func() {
 			t := time.NewTicker(coarseTick)
 			for now := range t.C {
-				coarse.now.Store(now.UnixNano())
+				if !coarse.frozen.Load() {
+					coarse.now.Store(now.UnixNano())
+				}
 			}
 		}()
 	})
