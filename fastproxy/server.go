@@ -9,8 +9,11 @@
 // the net/http front end runs. What this package adds is the hit path: a
 // stored response is sent from the head the cache serialised once for it
 // (RFC 9112 §4, §5), with Age and Cache-Status added, and its stored
-// content, in one write, without per-request allocations, header maps or
-// goroutines.
+// content, in one write, without per-request allocations or goroutines.
+// On Linux, event loops (loop_linux.go) take the connections first and
+// answer plain hits themselves, reading a connection only when it has
+// bytes; a connection with anything else to answer is handed to the
+// fasthttp server, whose handler answers hits the same way.
 //
 // fasthttp owns the connection: request parsing and its limits, timeouts,
 // keep-alive and pipelining. It refuses the framing that request
