@@ -31,6 +31,15 @@ func front(t *testing.T, origin http.Handler, o Options) (string, *Server) {
 	if n, err := strconv.Atoi(os.Getenv("NOTMOD_LOOPS")); err == nil && o.Loops == 0 {
 		o.Loops = n
 	}
+	o.Proxy = originProxy(t, origin)
+	addr, s := serveFront(t, o)
+	return "http://" + addr, s
+}
+
+// originProxy starts origin and returns a proxy for it, on a memory
+// store, that stores up to 1 MiB.
+func originProxy(t testing.TB, origin http.Handler) *proxy.Proxy {
+	t.Helper()
 	srv := httptest.NewServer(origin)
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
@@ -39,7 +48,14 @@ func front(t *testing.T, origin http.Handler, o Options) (string, *Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Proxy = p
+	return p
+}
+
+// serveFront serves a front end made with o on a loopback port until the
+// test ends, when it is shut down (and must shut down cleanly); it returns
+// the address and the server.
+func serveFront(t testing.TB, o Options) (string, *Server) {
+	t.Helper()
 	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -53,10 +69,14 @@ func front(t *testing.T, origin http.Handler, o Options) (string, *Server) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = s.Shutdown(ctx)
-		<-done
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 	})
-	return "http://" + ln.Addr().String(), s
+	return ln.Addr().String(), s
 }
 
 // TestStreamsLargeResponses checks that a response larger than what the

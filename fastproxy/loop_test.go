@@ -8,12 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/valyala/fasthttp"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,9 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notmod/notmod/httpcache"
-	"github.com/notmod/notmod/proxy"
-	"github.com/notmod/notmod/store/memory"
+	"github.com/valyala/fasthttp"
 )
 
 // loopEnv is an origin, one proxy and cache, and two fast front ends over
@@ -43,7 +38,7 @@ func newLoopEnv(t testing.TB, o Options) *loopEnv {
 	t.Helper()
 	e := &loopEnv{}
 	big := bytes.Repeat([]byte("big content, "), 70000) // about 900 KiB
-	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	o.Proxy = originProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.misses.Add(1)
 		switch {
 		case r.URL.Path == "/big":
@@ -64,41 +59,10 @@ func newLoopEnv(t testing.TB, o Options) *loopEnv {
 			_, _ = w.Write(loopBody)
 		}
 	}))
-	t.Cleanup(origin.Close)
-	u, _ := url.Parse(origin.URL)
-	c := httpcache.Must(httpcache.Options{Store: memory.Must(memory.Options{}), MaxObjectSize: 1 << 20})
-	p, err := proxy.New(proxy.Options{Origin: u, Cache: c, ResponseTimeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := func(o Options) (string, *Server) {
-		o.Proxy = p
-		s, err := New(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- s.Serve(ln) }()
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := s.Shutdown(ctx); err != nil {
-				t.Errorf("shutdown: %v", err)
-			}
-			if err := <-done; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		})
-		return ln.Addr().String(), s
-	}
 	o.Loops = 1
-	e.loop, e.s = start(o)
+	e.loop, e.s = serveFront(t, o)
 	o.Loops = -1
-	e.plain, _ = start(o)
+	e.plain, _ = serveFront(t, o)
 	return e
 }
 

@@ -77,15 +77,21 @@ func (v *view) fill(rh *fasthttp.RequestHeader) (refuse int, originForm bool) {
 		case "Range":
 			v.ranged = true
 		}
-		if old, ok := v.header[name]; ok {
-			v.header[name] = append(old, value) // copies: capacity is exact
-			continue
-		}
-		i := len(v.values)
-		v.values = append(v.values, value)
-		v.header[name] = v.values[i : i+1 : i+1]
+		v.add(name, value)
 	}
 	return 0, originForm
+}
+
+// add adds a value of the field name to the view's header: the first
+// value of a name in v.values, without a slice of its own.
+func (v *view) add(name, value string) {
+	if old, ok := v.header[name]; ok {
+		v.header[name] = append(old, value) // copies: capacity is exact
+		return
+	}
+	i := len(v.values)
+	v.values = append(v.values, value)
+	v.header[name] = v.values[i : i+1 : i+1]
 }
 
 var (
@@ -421,14 +427,7 @@ func (v *view) parse(head []byte) (ok, closes bool) {
 		case "Range":
 			return false, false // the proxy's to answer
 		}
-		val := unsafeString(value)
-		if old, ok := v.header[key]; ok {
-			v.header[key] = append(old, val) // copies: capacity is exact
-			continue
-		}
-		n := len(v.values)
-		v.values = append(v.values, val)
-		v.header[key] = v.values[n : n+1 : n+1]
+		v.add(key, unsafeString(value))
 	}
 	if hosts != 1 || len(host) == 0 {
 		return false, false
