@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	"github.com/notmod/notmod/httpcache"
 	"github.com/notmod/notmod/proxy"
 	"github.com/notmod/notmod/store/memory"
+	"github.com/valyala/fasthttp"
 )
 
 // front starts the fast front end before origin and returns its base URL
@@ -376,5 +378,27 @@ func TestKeepAliveUnknownLength(t *testing.T) {
 		if err != nil || string(b) != want {
 			t.Fatalf("got %q, %v; want %q", b, err, want)
 		}
+	}
+}
+
+// TestRefusedHeadRemembered checks that a stored head fasthttp will not
+// read is refused once per entry and second (and logged once), not parsed
+// again on every hit.
+func TestRefusedHeadRemembered(t *testing.T) {
+	var logs bytes.Buffer
+	s, err := New(Options{Proxy: originProxy(t, http.NotFoundHandler()), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire := []byte("HTTP/1.1 200 OK\r\nX-Ctl: a\x01b\r\nContent-Length: 0\r\n")
+	age, status := []string{"1"}, []string{"notmod; hit"}
+	var ctx fasthttp.RequestCtx
+	for i := 0; i < 3; i++ {
+		if s.setHead(&ctx.Response.Header, wire, http.StatusOK, age, status) {
+			t.Fatalf("try %d: a head with a control character in a value (RFC 9110 §5.5) was taken", i)
+		}
+	}
+	if n := strings.Count(logs.String(), "stored head refused"); n != 1 {
+		t.Errorf("refused %d times, want once:\n%s", n, logs.String())
 	}
 }

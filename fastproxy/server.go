@@ -130,6 +130,7 @@ type preparedHead struct {
 	wire        []byte
 	age, status []string
 	h           fasthttp.ResponseHeader
+	refused     bool // fasthttp refused the head: the proxy sends it
 }
 
 // setHead sets rh to the stored head wire (the cache's, for a response
@@ -144,6 +145,9 @@ func (s *Server) setHead(rh *fasthttp.ResponseHeader, wire []byte, code int, age
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(wire)))
 	slot := &s.prepared[(addr>>4)*0x9E3779B97F4A7C15>>52%preparedSlots]
 	if p := slot.Load(); p != nil && same(p.wire, wire) && same(p.age, age) && same(p.status, status) {
+		if p.refused {
+			return false
+		}
 		p.h.CopyTo(rh)
 		return true
 	}
@@ -157,7 +161,10 @@ func (s *Server) setHead(rh *fasthttp.ResponseHeader, wire []byte, code int, age
 	if err := s.readHead(rh, head); err != nil || rh.StatusCode() != code {
 		// Left as it is: the next head read into it replaces it all,
 		// where a Reset would also drop the server's settings.
+		// Remembered, like a head taken, so that it is refused (and
+		// logged) once per entry and second, not on every hit.
 		s.opts.Logger.Warn("stored head refused", "err", err)
+		slot.Store(&preparedHead{wire: wire, age: age, status: status, refused: true})
 		return false
 	}
 	p := &preparedHead{wire: wire, age: age, status: status}
