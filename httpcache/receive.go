@@ -368,14 +368,14 @@ func (l *Lookup) fetchFull(resp *http.Response) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	removeHopByHop(full.Header)
+	RemoveHopByHop(full.Header)
 	return full, nil
 }
 
-// removeHopByHop deletes the fields that describe one connection, and
-// those Connection names, from a response the cache forwards itself
-// (RFC 9110 §7.6.1).
-func removeHopByHop(h http.Header) {
+// RemoveHopByHop deletes the fields that describe one connection, and
+// those Connection names, from a message forwarded (RFC 9110 §7.6.1):
+// a response the cache forwards itself, or a request a proxy sends on.
+func RemoveHopByHop(h http.Header) {
 	for _, name := range h["Connection"] {
 		for f := range httplex.Elements(name) {
 			delete(h, http.CanonicalHeaderKey(f))

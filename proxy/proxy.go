@@ -15,7 +15,6 @@ import (
 
 	"github.com/notmod/notmod/httpcache"
 	"github.com/notmod/notmod/internal/framing"
-	"github.com/notmod/notmod/internal/httplex"
 )
 
 // Defaults for the zero fields of [Options].
@@ -199,9 +198,7 @@ func (p *Proxy) outbound(r *http.Request) *http.Request {
 	// As ReverseProxy does before Rewrite: the client's forwarding fields
 	// are not to be trusted, and fields named by Connection are
 	// hop-by-hop. Range is the client's; a revalidation is for the whole.
-	for f := range httplex.ElementsOf(out.Header["Connection"]) {
-		out.Header.Del(f)
-	}
+	httpcache.RemoveHopByHop(out.Header)
 	for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "Range", "If-Range"} {
 		out.Header.Del(k)
 	}
@@ -211,17 +208,11 @@ func (p *Proxy) outbound(r *http.Request) *http.Request {
 	if p.opts.PreserveHost {
 		out.Host = r.Host
 	}
-	for _, k := range hopHeaders {
-		out.Header.Del(k)
-	}
 	if sc := p.cache.SurrogateCapability(); sc != "" {
 		out.Header.Add("Surrogate-Capability", sc)
 	}
 	return out
 }
-
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(p.origin)

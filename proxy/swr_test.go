@@ -113,3 +113,41 @@ func TestStaleWhileRevalidate(t *testing.T) {
 		}
 	}
 }
+
+// TestBackgroundRevalidationHopByHop checks that the request the cache
+// makes on its own to revalidate in the background carries none of the
+// client's hop-by-hop fields, nor those its Connection names (RFC 9110
+// §7.6.1), as a forwarded request does not.
+func TestBackgroundRevalidationHopByHop(t *testing.T) {
+	got := make(chan http.Header, 1)
+	e := newEnv(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Etag", `"h1"`)
+		w.Header().Set("Cache-Control", "max-age=60, stale-while-revalidate=60")
+		if r.Header.Get("If-None-Match") == `"h1"` {
+			got <- r.Header.Clone()
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = io.WriteString(w, "content")
+	}, envOptions{})
+	e.do(t, http.MethodGet, "/hop")
+	if !within(e.stored, 5*time.Second) {
+		t.Fatal("not stored")
+	}
+	e.clock.Advance(90 * time.Second)
+	e.do(t, http.MethodGet, "/hop", "Connection", "X-Secret", "X-Secret", "1", "Keep-Alive", "timeout=5",
+		"Te", "trailers", "Proxy-Authorization", "Basic eDp5", "X-Kept", "yes")
+	select {
+	case h := <-got:
+		for _, f := range []string{"X-Secret", "Keep-Alive", "Te", "Proxy-Authorization", "Connection"} {
+			if v, ok := h[f]; ok {
+				t.Errorf("the background revalidation carried %s: %q", f, v)
+			}
+		}
+		if h.Get("X-Kept") != "yes" {
+			t.Errorf("the background revalidation lost an end-to-end field: %v", h)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no background revalidation")
+	}
+}
