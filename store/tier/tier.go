@@ -307,15 +307,44 @@ func (s *Store) announce(ctx context.Context, key string) {
 	}
 }
 
-// Keys lists the keys of Back when it can list them, else those of Front.
+// Keys lists the keys of Back and, when Front can list them too, those
+// Front holds that Back does not (each key once); when only one of them
+// can list keys, that one's. It fails when Back fails: a partial list
+// would make a purge by prefix look complete.
 func (s *Store) Keys(ctx context.Context, prefix string, fn func(key string) bool) error {
-	if r, ok := s.o.Back.(store.Ranger); ok {
-		return r.Keys(ctx, prefix, fn)
+	br, backLists := s.o.Back.(store.Ranger)
+	fr, frontLists := s.o.Front.(store.Ranger)
+	switch {
+	case backLists && frontLists:
+	case backLists:
+		return br.Keys(ctx, prefix, fn)
+	case frontLists:
+		return fr.Keys(ctx, prefix, fn)
+	default:
+		return errors.New("tier: no store lists keys")
 	}
-	if r, ok := s.o.Front.(store.Ranger); ok {
-		return r.Keys(ctx, prefix, fn)
+	// A value Back failed to take, or set while Back was left alone, is
+	// held by Front alone; a purge by prefix, which walks Keys, must
+	// find it too. Back's keys first, then Front's that Back did not list.
+	seen := make(map[string]struct{})
+	stopped := false
+	err := br.Keys(ctx, prefix, func(k string) bool {
+		seen[k] = struct{}{}
+		if !fn(k) {
+			stopped = true
+			return false
+		}
+		return true
+	})
+	if err != nil || stopped {
+		return err
 	}
-	return errors.New("tier: no store lists keys")
+	return fr.Keys(ctx, prefix, func(k string) bool {
+		if _, ok := seen[k]; ok {
+			return true
+		}
+		return fn(k)
+	})
 }
 
 // DropFront empties Front, for when announcements may have been missed
