@@ -474,6 +474,10 @@ func (l *loop) answer(c *loopConn, data []byte) {
 			}
 			break // wait for the rest of the head
 		}
+		if end > l.s.opts.MaxHeaderBytes {
+			l.handOver(c, data) // whole in one read, but as large: 431 too
+			return
+		}
 		before := len(l.out)
 		served, closeAfter, content := l.serveOne(data[:end])
 		if !served {

@@ -571,3 +571,25 @@ func TestLoopCoarseClockLags(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // the client's pace
 	}
 }
+
+// TestLoopHeadLimit checks that the loop answers no request whose head is
+// larger than MaxHeaderBytes, even when it arrives whole in one read:
+// fasthttp answers such a head 431 (RFC 6585 §5), and so must the loop's
+// front end, at every size around the limit.
+func TestLoopHeadLimit(t *testing.T) {
+	const limit = 4096
+	e := newLoopEnv(t, Options{MaxHeaderBytes: limit})
+	e.prime(t, "/hit")
+	for _, size := range []int{limit - 64, limit - 1, limit, limit + 1, limit + 64, 2 * limit, 3 * limit} {
+		pad := size - len(get("/hit", "X-Pad: \r\n"))
+		raw := get("/hit", "X-Pad: "+strings.Repeat("p", pad)+"\r\n")
+		if len(raw) != size {
+			t.Fatalf("head of %d bytes, want %d", len(raw), size)
+		}
+		got := exchange(t, e.loop, raw)
+		want := exchange(t, e.plain, raw)
+		if !sameResponses(got, want) || len(want) != 1 {
+			t.Errorf("a head of %d bytes (limit %d):\nloop:     %v\nfasthttp: %v", size, limit, got, want)
+		}
+	}
+}
