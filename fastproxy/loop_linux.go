@@ -665,6 +665,7 @@ func (l *loop) handOver(c *loopConn, data []byte) {
 			out = append(out, bytes.Clone(l.out[s.off:s.end]))
 		}
 	}
+	l.segs = l.segs[:0] // c's: not for the next connection handed over
 	in := bytes.Clone(data)
 	fd := c.fd
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)

@@ -593,3 +593,55 @@ func TestLoopHeadLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopHandOverOwnAnswersOnly checks that a connection handed over
+// carries the answers built for it and no others: the client of one
+// connection ends its side within a head (fasthttp's to answer), after the
+// loop handed another connection over with answers it had built for that
+// one. Each client gets what the fasthttp path sends it, nothing of the
+// other's.
+func TestLoopHandOverOwnAnswersOnly(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/hit")
+	ls := e.loops(t)
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", e.loop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	// One: a hit, answered, and part of a second head, which the loop
+	// keeps (in one write: one read for the loop).
+	partial := "GET /hit HTTP/1.1\r\nHo"
+	one, br1 := dial()
+	if _, err := io.WriteString(one, get("/hit")+partial); err != nil {
+		t.Fatal(err)
+	}
+	if got := readN(t, br1, nil, 1); len(got) != 1 || got[0].status != http.StatusOK {
+		t.Fatalf("one: %v", got)
+	}
+	// Two: a hit and a miss, pipelined: the loop answers the hit and
+	// hands the connection over with that answer.
+	handed := ls.handed.Load()
+	two, br2 := dial()
+	if _, err := io.WriteString(two, get("/hit")+get("/nostore")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readN(t, br2, nil, 2); len(got) != 2 || got[0].status != http.StatusOK || got[1].body != "fresh from the origin GET" {
+		t.Fatalf("two: %v", got)
+	}
+	if ls.handed.Load() != handed+1 {
+		t.Fatal("two was not handed over")
+	}
+	// One ends its side within the head: handed over, with nothing but
+	// what it sent.
+	_ = one.(*net.TCPConn).CloseWrite()
+	got := readResponses(t, br1, nil)
+	want := exchange(t, e.plain, partial)
+	if !sameResponses(got, want) {
+		t.Errorf("one, after it ended its side within a head:\nloop:     %v\nfasthttp: %v", got, want)
+	}
+}
