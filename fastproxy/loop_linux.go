@@ -84,9 +84,10 @@ type loop struct {
 	stop   bool // stopping: no new requests; ends when the last connection closes
 
 	nextSweep int64
-	mu        sync.Mutex // guards incoming, stopping
+	mu        sync.Mutex // guards incoming, stopping, ended
 	incoming  []int
 	stopping  bool
+	ended     bool // run has returned: add closes what it is given
 	poke      atomic.Bool // incoming or stopping changed
 	done      chan struct{}
 	ls        *loops
@@ -262,12 +263,32 @@ func (s *Server) stopLoops(done <-chan struct{}) error {
 	return nil
 }
 
-// add gives the loop a connection.
+// add gives the loop a connection, or closes it if the loop has ended.
 func (l *loop) add(fd int) {
 	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		_ = unix.Close(fd)
+		l.ls.count.Add(-1)
+		return
+	}
 	l.incoming = append(l.incoming, fd)
 	l.mu.Unlock()
 	l.wake()
+}
+
+// end closes the connections added but not admitted when run returns;
+// those added from now on add closes.
+func (l *loop) end() {
+	l.mu.Lock()
+	l.ended = true
+	fds := l.incoming
+	l.incoming = nil
+	l.mu.Unlock()
+	for _, fd := range fds {
+		_ = unix.Close(fd)
+		l.ls.count.Add(-1)
+	}
 }
 
 // halt makes the loop stop.
@@ -288,6 +309,7 @@ func (l *loop) wake() {
 func (l *loop) run() {
 	defer close(l.done)
 	defer func() { _ = l.file.Close() }()
+	defer l.end()
 	rearm := true
 	for {
 		if rearm {

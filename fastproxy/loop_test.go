@@ -645,3 +645,43 @@ func TestLoopHandOverOwnAnswersOnly(t *testing.T) {
 		t.Errorf("one, after it ended its side within a head:\nloop:     %v\nfasthttp: %v", got, want)
 	}
 }
+
+// TestLoopAddAfterEnd checks that a connection given to a loop that has
+// ended (Serve's accept took it as Shutdown stopped the loops) is closed,
+// not left open with nobody to answer or close it, and not counted.
+func TestLoopAddAfterEnd(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	ls := e.loops(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, ok := takeFD(sc)
+	if !ok {
+		t.Fatal("takeFD")
+	}
+	ls.count.Add(1)
+	ls.all[0].add(fd) // as serveLoops does
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("a connection given to an ended loop read %v, want EOF", err)
+	}
+	if n := ls.count.Load(); n != 0 {
+		t.Errorf("%d connections counted in the ended loops", n)
+	}
+}
