@@ -205,6 +205,9 @@ func (s *Server) serveLoops(ln net.Listener, n int) (bool, error) {
 			q.hand(c) // not a socket the loops can take: fasthttp serves it
 			continue
 		}
+		if fd < 0 {
+			continue // closed: nothing to serve
+		}
 		ls.count.Add(1)
 		ls.all[next].add(fd)
 		next = (next + 1) % len(ls.all)
@@ -213,7 +216,8 @@ func (s *Server) serveLoops(ln net.Listener, n int) (bool, error) {
 
 // takeFD takes c's socket out of Go's hands: a duplicate of its
 // descriptor, c closed (which takes it out of Go's poller without closing
-// the socket, the duplicate still refers to it).
+// the socket, the duplicate still refers to it). It reports true with a
+// negative descriptor when c is closed and the socket with it.
 func takeFD(c net.Conn) (int, bool) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
@@ -233,7 +237,7 @@ func takeFD(c net.Conn) (int, bool) {
 	_ = c.Close()
 	if err := unix.SetNonblock(fd, true); err != nil {
 		_ = unix.Close(fd)
-		return 0, true // gone: nothing to serve
+		return -1, true // gone: nothing to serve
 	}
 	return fd, true
 }
