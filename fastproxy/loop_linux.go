@@ -63,6 +63,8 @@ type loopConn struct {
 	readDL     int64    // unix ns: the next request's head must be read by then
 	writeDL    int64    // unix ns: pend must move by then
 	closeAfter bool     // close once pend is written (the request said close)
+	answered   bool     // a request was answered
+	timedOut   bool     // handed over past the read timeout: fasthttp's to answer 408
 }
 
 // loop is one event loop.
@@ -87,7 +89,7 @@ type loop struct {
 	mu        sync.Mutex // guards incoming, stopping, ended
 	incoming  []int
 	stopping  bool
-	ended     bool // run has returned: add closes what it is given
+	ended     bool        // run has returned: add closes what it is given
 	poke      atomic.Bool // incoming or stopping changed
 	done      chan struct{}
 	ls        *loops
@@ -411,7 +413,14 @@ func (l *loop) sweep() {
 		case l.stop:
 			l.close(c)
 		case l.s.opts.ReadTimeout > 0 && now > c.readDL:
-			l.close(c)
+			if len(c.in) > 0 || !c.answered {
+				// Part of a head, or no request yet: fasthttp answers 408
+				// to both; an idle keep-alive connection just closes.
+				c.timedOut = true
+				l.handOver(c, c.in)
+			} else {
+				l.close(c)
+			}
 		}
 	}
 	l.nextSweep = time.Now().UnixNano() + int64(time.Second)
@@ -515,7 +524,7 @@ func (l *loop) answer(c *loopConn, data []byte) {
 		size += len(l.out) - before + len(content)
 		l.addSeg(before, content)
 		data = data[end:]
-		c.closeAfter = closeAfter
+		c.closeAfter, c.answered = closeAfter, true
 	}
 	if c.closeAfter {
 		data = nil // RFC 9112 §9.6: nothing after a request that closes is read
@@ -706,5 +715,5 @@ func (l *loop) handOver(c *loopConn, data []byte) {
 		return
 	}
 	l.ls.handed.Add(1)
-	l.q.hand(&handedConn{Conn: nc, out: out, in: in, writeTimeout: positive(l.s.opts.WriteTimeout)})
+	l.q.hand(&handedConn{Conn: nc, out: out, in: in, timedOut: c.timedOut, writeTimeout: positive(l.s.opts.WriteTimeout)})
 }

@@ -685,3 +685,38 @@ func TestLoopAddAfterEnd(t *testing.T) {
 		t.Errorf("%d connections counted in the ended loops", n)
 	}
 }
+
+// TestLoopHeadTimeout checks that a client that sends part of a head and
+// no more within the read timeout gets what the fasthttp path sends it: a
+// 408 (RFC 9110 §15.5.9), and the connection closed. So does one that
+// sends nothing at all; one idle after a response is closed without one.
+func TestLoopHeadTimeout(t *testing.T) {
+	e := newLoopEnv(t, Options{ReadTimeout: 200 * time.Millisecond})
+	e.prime(t, "/hit")
+	raws := []string{"GET /hit HTTP/1.1\r\nHo", "", get("/hit"), get("/hit") + "GET /hit HTTP/1.1\r\nHo"}
+	// All at once: the timeouts run together.
+	conns := make([][2]net.Conn, len(raws))
+	for i, raw := range raws {
+		for j, addr := range []string{e.loop, e.plain} {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(c, raw); err != nil {
+				t.Fatal(err)
+			}
+			conns[i][j] = c
+		}
+	}
+	for i, raw := range raws {
+		// The clients neither send more nor end their side: the server's
+		// read timeout ends the exchange.
+		got := readResponses(t, bufio.NewReader(conns[i][0]), nil)
+		want := readResponses(t, bufio.NewReader(conns[i][1]), nil)
+		if !sameResponses(got, want) {
+			t.Errorf("%q, then nothing:\nloop:     %v\nfasthttp: %v", raw, got, want)
+		}
+	}
+}
