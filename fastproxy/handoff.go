@@ -2,6 +2,7 @@ package fastproxy
 
 import (
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -85,13 +86,16 @@ func (q *connQueue) Addr() net.Addr { return q.addr }
 // handedConn is a connection an event loop handed to fasthttp. The loop
 // may have built responses it could not write yet (out) and read requests
 // it did not answer (in): the first read writes out, in order, then
-// returns in before reading the socket. fasthttp reads before it writes,
+// returns in before reading the socket; or, for a connection the loop
+// kept past the read timeout (timedOut), a timeout, as the socket's read
+// deadline would have given fasthttp. fasthttp reads before it writes,
 // so what the loop answered reaches the client before what fasthttp
 // answers, and every request is answered once, in the order it came.
 type handedConn struct {
 	net.Conn
 	out          [][]byte
 	in           []byte
+	timedOut     bool
 	writeTimeout time.Duration
 }
 
@@ -110,6 +114,10 @@ func (c *handedConn) Read(p []byte) (int, error) {
 		n := copy(p, c.in)
 		c.in = c.in[n:]
 		return n, nil
+	}
+	if c.timedOut {
+		c.timedOut = false
+		return 0, os.ErrDeadlineExceeded
 	}
 	return c.Conn.Read(p)
 }

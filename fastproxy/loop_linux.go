@@ -63,6 +63,8 @@ type loopConn struct {
 	readDL     int64    // unix ns: the next request's head must be read by then
 	writeDL    int64    // unix ns: pend must move by then
 	closeAfter bool     // close once pend is written (the request said close)
+	answered   bool     // a request was answered
+	timedOut   bool     // handed over past the read timeout: fasthttp's to answer 408
 }
 
 // loop is one event loop.
@@ -84,9 +86,10 @@ type loop struct {
 	stop   bool // stopping: no new requests; ends when the last connection closes
 
 	nextSweep int64
-	mu        sync.Mutex // guards incoming, stopping
+	mu        sync.Mutex // guards incoming, stopping, ended
 	incoming  []int
 	stopping  bool
+	ended     bool        // run has returned: add closes what it is given
 	poke      atomic.Bool // incoming or stopping changed
 	done      chan struct{}
 	ls        *loops
@@ -204,6 +207,9 @@ func (s *Server) serveLoops(ln net.Listener, n int) (bool, error) {
 			q.hand(c) // not a socket the loops can take: fasthttp serves it
 			continue
 		}
+		if fd < 0 {
+			continue // closed: nothing to serve
+		}
 		ls.count.Add(1)
 		ls.all[next].add(fd)
 		next = (next + 1) % len(ls.all)
@@ -212,7 +218,8 @@ func (s *Server) serveLoops(ln net.Listener, n int) (bool, error) {
 
 // takeFD takes c's socket out of Go's hands: a duplicate of its
 // descriptor, c closed (which takes it out of Go's poller without closing
-// the socket, the duplicate still refers to it).
+// the socket, the duplicate still refers to it). It reports true with a
+// negative descriptor when c is closed and the socket with it.
 func takeFD(c net.Conn) (int, bool) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
@@ -232,7 +239,7 @@ func takeFD(c net.Conn) (int, bool) {
 	_ = c.Close()
 	if err := unix.SetNonblock(fd, true); err != nil {
 		_ = unix.Close(fd)
-		return 0, true // gone: nothing to serve
+		return -1, true // gone: nothing to serve
 	}
 	return fd, true
 }
@@ -262,12 +269,32 @@ func (s *Server) stopLoops(done <-chan struct{}) error {
 	return nil
 }
 
-// add gives the loop a connection.
+// add gives the loop a connection, or closes it if the loop has ended.
 func (l *loop) add(fd int) {
 	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		_ = unix.Close(fd)
+		l.ls.count.Add(-1)
+		return
+	}
 	l.incoming = append(l.incoming, fd)
 	l.mu.Unlock()
 	l.wake()
+}
+
+// end closes the connections added but not admitted when run returns;
+// those added from now on add closes.
+func (l *loop) end() {
+	l.mu.Lock()
+	l.ended = true
+	fds := l.incoming
+	l.incoming = nil
+	l.mu.Unlock()
+	for _, fd := range fds {
+		_ = unix.Close(fd)
+		l.ls.count.Add(-1)
+	}
 }
 
 // halt makes the loop stop.
@@ -288,6 +315,7 @@ func (l *loop) wake() {
 func (l *loop) run() {
 	defer close(l.done)
 	defer func() { _ = l.file.Close() }()
+	defer l.end()
 	rearm := true
 	for {
 		if rearm {
@@ -385,7 +413,14 @@ func (l *loop) sweep() {
 		case l.stop:
 			l.close(c)
 		case l.s.opts.ReadTimeout > 0 && now > c.readDL:
-			l.close(c)
+			if len(c.in) > 0 || !c.answered {
+				// Part of a head, or no request yet: fasthttp answers 408
+				// to both; an idle keep-alive connection just closes.
+				c.timedOut = true
+				l.handOver(c, c.in)
+			} else {
+				l.close(c)
+			}
 		}
 	}
 	l.nextSweep = time.Now().UnixNano() + int64(time.Second)
@@ -474,6 +509,10 @@ func (l *loop) answer(c *loopConn, data []byte) {
 			}
 			break // wait for the rest of the head
 		}
+		if end > l.s.opts.MaxHeaderBytes {
+			l.handOver(c, data) // whole in one read, but as large: 431 too
+			return
+		}
 		before := len(l.out)
 		served, closeAfter, content := l.serveOne(data[:end])
 		if !served {
@@ -485,7 +524,7 @@ func (l *loop) answer(c *loopConn, data []byte) {
 		size += len(l.out) - before + len(content)
 		l.addSeg(before, content)
 		data = data[end:]
-		c.closeAfter = closeAfter
+		c.closeAfter, c.answered = closeAfter, true
 	}
 	if c.closeAfter {
 		data = nil // RFC 9112 §9.6: nothing after a request that closes is read
@@ -661,6 +700,7 @@ func (l *loop) handOver(c *loopConn, data []byte) {
 			out = append(out, bytes.Clone(l.out[s.off:s.end]))
 		}
 	}
+	l.segs = l.segs[:0] // c's: not for the next connection handed over
 	in := bytes.Clone(data)
 	fd := c.fd
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
@@ -675,5 +715,5 @@ func (l *loop) handOver(c *loopConn, data []byte) {
 		return
 	}
 	l.ls.handed.Add(1)
-	l.q.hand(&handedConn{Conn: nc, out: out, in: in, writeTimeout: positive(l.s.opts.WriteTimeout)})
+	l.q.hand(&handedConn{Conn: nc, out: out, in: in, timedOut: c.timedOut, writeTimeout: positive(l.s.opts.WriteTimeout)})
 }

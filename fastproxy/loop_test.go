@@ -571,3 +571,152 @@ func TestLoopCoarseClockLags(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // the client's pace
 	}
 }
+
+// TestLoopHeadLimit checks that the loop answers no request whose head is
+// larger than MaxHeaderBytes, even when it arrives whole in one read:
+// fasthttp answers such a head 431 (RFC 6585 §5), and so must the loop's
+// front end, at every size around the limit.
+func TestLoopHeadLimit(t *testing.T) {
+	const limit = 4096
+	e := newLoopEnv(t, Options{MaxHeaderBytes: limit})
+	e.prime(t, "/hit")
+	for _, size := range []int{limit - 64, limit - 1, limit, limit + 1, limit + 64, 2 * limit, 3 * limit} {
+		pad := size - len(get("/hit", "X-Pad: \r\n"))
+		raw := get("/hit", "X-Pad: "+strings.Repeat("p", pad)+"\r\n")
+		if len(raw) != size {
+			t.Fatalf("head of %d bytes, want %d", len(raw), size)
+		}
+		got := exchange(t, e.loop, raw)
+		want := exchange(t, e.plain, raw)
+		if !sameResponses(got, want) || len(want) != 1 {
+			t.Errorf("a head of %d bytes (limit %d):\nloop:     %v\nfasthttp: %v", size, limit, got, want)
+		}
+	}
+}
+
+// TestLoopHandOverOwnAnswersOnly checks that a connection handed over
+// carries the answers built for it and no others: the client of one
+// connection ends its side within a head (fasthttp's to answer), after the
+// loop handed another connection over with answers it had built for that
+// one. Each client gets what the fasthttp path sends it, nothing of the
+// other's.
+func TestLoopHandOverOwnAnswersOnly(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/hit")
+	ls := e.loops(t)
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", e.loop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	// One: a hit, answered, and part of a second head, which the loop
+	// keeps (in one write: one read for the loop).
+	partial := "GET /hit HTTP/1.1\r\nHo"
+	one, br1 := dial()
+	if _, err := io.WriteString(one, get("/hit")+partial); err != nil {
+		t.Fatal(err)
+	}
+	if got := readN(t, br1, nil, 1); len(got) != 1 || got[0].status != http.StatusOK {
+		t.Fatalf("one: %v", got)
+	}
+	// Two: a hit and a miss, pipelined: the loop answers the hit and
+	// hands the connection over with that answer.
+	handed := ls.handed.Load()
+	two, br2 := dial()
+	if _, err := io.WriteString(two, get("/hit")+get("/nostore")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readN(t, br2, nil, 2); len(got) != 2 || got[0].status != http.StatusOK || got[1].body != "fresh from the origin GET" {
+		t.Fatalf("two: %v", got)
+	}
+	if ls.handed.Load() != handed+1 {
+		t.Fatal("two was not handed over")
+	}
+	// One ends its side within the head: handed over, with nothing but
+	// what it sent.
+	_ = one.(*net.TCPConn).CloseWrite()
+	got := readResponses(t, br1, nil)
+	want := exchange(t, e.plain, partial)
+	if !sameResponses(got, want) {
+		t.Errorf("one, after it ended its side within a head:\nloop:     %v\nfasthttp: %v", got, want)
+	}
+}
+
+// TestLoopAddAfterEnd checks that a connection given to a loop that has
+// ended (Serve's accept took it as Shutdown stopped the loops) is closed,
+// not left open with nobody to answer or close it, and not counted.
+func TestLoopAddAfterEnd(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	ls := e.loops(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, ok := takeFD(sc)
+	if !ok {
+		t.Fatal("takeFD")
+	}
+	ls.count.Add(1)
+	ls.all[0].add(fd) // as serveLoops does
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("a connection given to an ended loop read %v, want EOF", err)
+	}
+	if n := ls.count.Load(); n != 0 {
+		t.Errorf("%d connections counted in the ended loops", n)
+	}
+}
+
+// TestLoopHeadTimeout checks that a client that sends part of a head and
+// no more within the read timeout gets what the fasthttp path sends it: a
+// 408 (RFC 9110 §15.5.9), and the connection closed. So does one that
+// sends nothing at all; one idle after a response is closed without one.
+func TestLoopHeadTimeout(t *testing.T) {
+	e := newLoopEnv(t, Options{ReadTimeout: 200 * time.Millisecond})
+	e.prime(t, "/hit")
+	raws := []string{"GET /hit HTTP/1.1\r\nHo", "", get("/hit"), get("/hit") + "GET /hit HTTP/1.1\r\nHo"}
+	// All at once: the timeouts run together.
+	conns := make([][2]net.Conn, len(raws))
+	for i, raw := range raws {
+		for j, addr := range []string{e.loop, e.plain} {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(c, raw); err != nil {
+				t.Fatal(err)
+			}
+			conns[i][j] = c
+		}
+	}
+	for i, raw := range raws {
+		// The clients neither send more nor end their side: the server's
+		// read timeout ends the exchange.
+		got := readResponses(t, bufio.NewReader(conns[i][0]), nil)
+		want := readResponses(t, bufio.NewReader(conns[i][1]), nil)
+		if !sameResponses(got, want) {
+			t.Errorf("%q, then nothing:\nloop:     %v\nfasthttp: %v", raw, got, want)
+		}
+	}
+}
