@@ -110,6 +110,7 @@ type loops struct {
 	stopping atomic.Bool
 	served   atomic.Int64 // requests answered by the loops
 	handed   atomic.Int64 // connections handed to fasthttp
+	sweeps   atomic.Int64 // sweeps of the loops' connections
 }
 
 func newLoop(s *Server, q *connQueue, ls *loops) (*loop, error) {
@@ -334,27 +335,33 @@ func (l *loop) run() {
 			return
 		}
 		n := 0
+		var pollErr error
 		err := l.raw.Read(func(uintptr) bool {
-			var e error
-			n, e = rawEpollPoll(l.epfd, l.events)
-			if e != nil {
-				n = 0
-				return e != unix.EINTR
+			for {
+				n, pollErr = rawEpollPoll(l.epfd, l.events)
+				if pollErr != unix.EINTR {
+					break
+				}
 			}
-			return n > 0
+			return n > 0 || pollErr != nil
 		})
+		if err == nil && pollErr != nil {
+			err = os.NewSyscallError("epoll_pwait", pollErr) // EBADF, EFAULT, EINVAL: never with a valid epfd
+		}
 		if err != nil {
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				l.s.opts.Logger.Error("event loop stopped", "err", err)
 				l.closeAll()
 				return
 			}
-			// The sweep's deadline, or a wake. The sweep moves the deadline
-			// by the real clock: the coarse one may lag it by a tick, and a
-			// deadline re-armed in the past would end every wait at once,
-			// before epoll is asked, until the coarse clock caught up.
+			// The sweep's deadline, or a wake. Whether the sweep is due is
+			// read on the real clock, by which the sweep also sets the next
+			// one: the coarse clock may lag by a tick, and a deadline
+			// re-armed in the past would end every wait at once, before
+			// epoll is asked, until it caught up. A wake alone (a new
+			// connection) sweeps nothing.
 			rearm = true
-			if !l.poke.Load() {
+			if time.Now().UnixNano() >= l.nextSweep {
 				l.sweep()
 			}
 			continue
@@ -403,6 +410,7 @@ func (l *loop) admit() {
 // for an idle connection or a head not read in time, the write timeout
 // for an answer not taken), and, once the loop stops, the idle ones.
 func (l *loop) sweep() {
+	l.ls.sweeps.Add(1)
 	now := coarseNow()
 	for _, c := range l.conns {
 		switch {

@@ -720,3 +720,46 @@ func TestLoopHeadTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopWakeDoesNotSweep checks that taking a new connection does not
+// make a loop sweep all of its connections (once a second is their
+// due): with many connections and a high rate of new ones, a sweep per
+// wake would cost the square of them.
+func TestLoopWakeDoesNotSweep(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/hit")
+	ls := e.loops(t)
+	// Keep the loop busy, as under load, where a wake finds it polling
+	// rather than parked.
+	busy, err := net.Dial("tcp", e.loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		batch := strings.Repeat(get("/hit"), 32)
+		go func() { _, _ = io.Copy(io.Discard, busy) }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := io.WriteString(busy, batch); err != nil {
+				return
+			}
+		}
+	}()
+	start, before := time.Now(), ls.sweeps.Load()
+	for i := 0; i < 40; i++ {
+		if got := exchange(t, e.loop, get("/hit")); len(got) != 1 {
+			t.Fatalf("connection %d: %v", i, got)
+		}
+	}
+	// One sweep a second is due, give or take the first.
+	if n, limit := ls.sweeps.Load()-before, int64(time.Since(start)/time.Second)+2; n > limit {
+		t.Errorf("%d sweeps for 40 new connections in %v, want at most %d", n, time.Since(start), limit)
+	}
+}
