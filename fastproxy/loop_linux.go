@@ -82,6 +82,7 @@ type loop struct {
 	segs   []seg
 	iov    [][]byte
 	iovecs []unix.Iovec
+	files  fileTable
 	v      *view
 	stop   bool // stopping: no new requests; ends when the last connection closes
 
@@ -111,6 +112,7 @@ type loops struct {
 	served   atomic.Int64 // requests answered by the loops
 	handed   atomic.Int64 // connections handed to fasthttp
 	sweeps   atomic.Int64 // sweeps of the loops' connections
+	fromFile atomic.Int64 // contents sent from a loop's copy (sendfile)
 }
 
 func newLoop(s *Server, q *connQueue, ls *loops) (*loop, error) {
@@ -316,6 +318,7 @@ func (l *loop) wake() {
 func (l *loop) run() {
 	defer close(l.done)
 	defer func() { _ = l.file.Close() }()
+	defer l.files.closeAll()
 	defer l.end()
 	rearm := true
 	for {
@@ -611,32 +614,66 @@ func plainStatus(wire []byte) bool {
 }
 
 // write writes the batch's answers to c, keeping what the socket does not
-// take for when it can.
+// take for when it can. Parts in runs go by writev; content the loop
+// keeps a copy of (files_linux.go) by sendfile, once the parts before it
+// are out.
 func (l *loop) write(c *loopConn) {
 	l.iov = l.iov[:0]
-	total := 0
 	for _, s := range l.segs {
 		b := s.content
 		if b == nil {
 			b = l.out[s.off:s.end]
 		}
 		l.iov = append(l.iov, b)
-		total += len(b)
 	}
-	n, err := rawWritev(c.fd, l.iov, &l.iovecs)
 	segs := l.segs
 	l.segs = l.segs[:0] // from here on, not a batch to hand over
-	if n == total {
-		l.written(c)
-		return
+	start := 0
+	for i := 0; i <= len(segs); i++ {
+		fd := -1
+		if i < len(segs) {
+			if segs[i].content == nil {
+				continue
+			}
+			if fd = l.files.fdFor(segs[i].content); fd < 0 {
+				continue
+			}
+		}
+		if start < i {
+			run, total := l.iov[start:i], 0
+			for _, b := range run {
+				total += len(b)
+			}
+			if n, err := rawWritev(c.fd, run, &l.iovecs); n != total {
+				l.keep(c, segs, start, n, err)
+				return
+			}
+		}
+		if i == len(segs) {
+			break
+		}
+		if n, err := rawSendfile(c.fd, fd, len(segs[i].content)); n != len(segs[i].content) {
+			l.keep(c, segs, i, n, err)
+			return
+		}
+		l.ls.fromFile.Add(1)
+		start = i + 1
 	}
+	l.written(c)
+}
+
+// keep keeps for c what of the batch's answers from segs[from] on was not
+// written, n bytes of it having been, and waits until c can take more;
+// or closes c if the write failed.
+func (l *loop) keep(c *loopConn, segs []seg, from, n int, err error) {
 	if err != nil && err != unix.EAGAIN && err != unix.EINTR {
 		l.close(c)
 		return
 	}
-	// Keep the rest: copies of the loop's buffer, the content as it is.
+	// Copies of the loop's buffer, the content as it is.
 	skip := max(n, 0)
-	for i, b := range l.iov {
+	for i := from; i < len(segs); i++ {
+		b := l.iov[i]
 		if skip >= len(b) {
 			skip -= len(b)
 			continue

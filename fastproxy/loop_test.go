@@ -45,6 +45,9 @@ func newLoopEnv(t testing.TB, o Options) *loopEnv {
 			w.Header().Set("Cache-Control", "max-age=3600")
 			w.Header().Set("ETag", `"big"`)
 			_, _ = w.Write(big)
+		case strings.HasPrefix(r.URL.Path, "/big/"):
+			w.Header().Set("Cache-Control", "max-age=3600")
+			_, _ = w.Write(distinctBig(r.URL.Path))
 		case r.URL.Path == "/nostore":
 			w.Header().Set("Cache-Control", "no-store")
 			_, _ = io.WriteString(w, "fresh from the origin "+r.Method)
@@ -761,5 +764,53 @@ func TestLoopWakeDoesNotSweep(t *testing.T) {
 	// One sweep a second is due, give or take the first.
 	if n, limit := ls.sweeps.Load()-before, int64(time.Since(start)/time.Second)+2; n > limit {
 		t.Errorf("%d sweeps for 40 new connections in %v, want at most %d", n, time.Since(start), limit)
+	}
+}
+
+// distinctBig is the content of /big/...: about 100 KiB that differ with
+// the path.
+func distinctBig(path string) []byte {
+	return bytes.Repeat([]byte(path+" content; "), 100<<10/(len(path)+10))
+}
+
+// TestLoopContentFromCopy checks that large content a loop sends from its
+// sealed copies (sendfile) is the stored content, byte for byte: for one
+// entry asked again and again, and for more entries than the loop keeps
+// copies of, so that copies are replaced and closed on the way.
+func TestLoopContentFromCopy(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	ls := e.loops(t)
+	const n = 3 * fileSlots / 2
+	for i := 0; i < n; i++ {
+		e.prime(t, fmt.Sprintf("/big/%d", i))
+	}
+	c, err := net.Dial("tcp", e.loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	ask := func(path string) {
+		t.Helper()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, get(path)); err != nil {
+			t.Fatal(err)
+		}
+		got := readN(t, br, nil, 1)
+		if len(got) != 1 || got[0].status != http.StatusOK || got[0].body != string(distinctBig(path)) {
+			t.Fatalf("%s: not the stored content (%d responses)", path, len(got))
+		}
+	}
+	before := ls.fromFile.Load()
+	for round := 0; round < 3; round++ {
+		ask("/big/0")
+	}
+	if ls.fromFile.Load() == before {
+		t.Error("/big/0 asked three times was never sent from a copy")
+	}
+	for round := 0; round < 2; round++ {
+		for i := 0; i < n; i++ {
+			ask(fmt.Sprintf("/big/%d", i))
+		}
 	}
 }
