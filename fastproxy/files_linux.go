@@ -17,13 +17,13 @@ import (
 // content's slice, so while a copy is in the table no other content can
 // have the same address and length, and the stored content never
 // changes. A copy is made the second time its content is sent (not for
-// content seen once), within a budget per loop; it is only ever used,
-// and closed, by its loop's goroutine, so no send uses a closed one.
+// content seen once), within Options.LoopCopyBytes per loop; it is only
+// ever used, and closed, by its loop's goroutine, so no send uses a
+// closed one.
 
 const (
-	fileMin    = 64 << 10 // content smaller than this is written from memory
-	fileSlots  = 64
-	fileBudget = 32 << 20 // bytes of copies per loop
+	fileMin   = 64 << 10 // content smaller than this is written from memory
+	fileSlots = 64
 )
 
 type fileSlot struct {
@@ -35,14 +35,15 @@ type fileSlot struct {
 
 // fileTable is a loop's copies of large content.
 type fileTable struct {
-	slots [fileSlots]fileSlot
-	bytes int
+	slots  [fileSlots]fileSlot
+	bytes  int
+	budget int // bytes of copies at most; 0: none
 }
 
 // fdFor returns the descriptor of a copy of b, or -1: b is to be written
 // from memory.
 func (t *fileTable) fdFor(b []byte) int {
-	if len(b) < fileMin {
+	if len(b) < fileMin || t.budget <= 0 {
 		return -1
 	}
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
@@ -54,7 +55,7 @@ func (t *fileTable) fdFor(b []byte) int {
 	}
 	if !sl.made {
 		sl.made = true
-		if t.bytes+len(b) <= fileBudget {
+		if t.bytes+len(b) <= t.budget {
 			if fd, err := sealedCopy(b); err == nil {
 				sl.fd, sl.hasFD = fd, true
 				t.bytes += len(b)

@@ -141,6 +141,7 @@ func newLoop(s *Server, q *connQueue, ls *loops) (*loop, error) {
 		conns:  make(map[int]*loopConn),
 		rbuf:   make([]byte, loopReadBuffer),
 		v:      newView(),
+		files:  fileTable{budget: int(max(s.opts.LoopCopyBytes, 0))},
 		done:   make(chan struct{}),
 		ls:     ls,
 	}

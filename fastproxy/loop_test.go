@@ -814,3 +814,20 @@ func TestLoopContentFromCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopNoCopies checks that with LoopCopyBytes negative a loop keeps
+// no copies and writes large content from memory, byte for byte.
+func TestLoopNoCopies(t *testing.T) {
+	e := newLoopEnv(t, Options{LoopCopyBytes: -1})
+	ls := e.loops(t)
+	e.prime(t, "/big/x")
+	for i := 0; i < 3; i++ {
+		got := exchange(t, e.loop, get("/big/x"))
+		if len(got) != 1 || got[0].body != string(distinctBig("/big/x")) {
+			t.Fatalf("try %d: not the stored content", i)
+		}
+	}
+	if n := ls.fromFile.Load(); n != 0 {
+		t.Errorf("%d contents sent from copies, want none", n)
+	}
+}

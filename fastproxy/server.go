@@ -47,6 +47,7 @@ const (
 	DefaultWriteTimeout   = 60 * time.Second
 	DefaultMaxHeaderBytes = 32 << 10
 	DefaultBufferedBody   = 1 << 20
+	DefaultLoopCopyBytes  = 32 << 20
 )
 
 // Options configures a [Server].
@@ -94,6 +95,12 @@ type Options struct {
 	// connection. Loops run on Linux only, and not with Wrap, which must
 	// see every request.
 	Loops int
+
+	// LoopCopyBytes bounds the copies of large content each event loop
+	// keeps to send with sendfile (see files_linux.go), memory beside
+	// the store's. Zero means DefaultLoopCopyBytes; negative means none:
+	// large content is written from memory.
+	LoopCopyBytes int64
 
 	// Logger receives errors. Nil discards them.
 	Logger *slog.Logger
@@ -208,6 +215,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.BufferedBody <= 0 {
 		o.BufferedBody = DefaultBufferedBody
+	}
+	if o.LoopCopyBytes == 0 {
+		o.LoopCopyBytes = DefaultLoopCopyBytes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

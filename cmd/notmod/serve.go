@@ -48,11 +48,12 @@ type serveConfig struct {
 	tlsKey          string
 	front           string
 	loops           int
+	loopCopies      byteSize
 	logLevel        string
 }
 
 func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := serveConfig{memory: 256 << 20, maxObject: 16 << 20, streamThreshold: httpcache.DefaultStreamThreshold}
+	cfg := serveConfig{memory: 256 << 20, maxObject: 16 << 20, streamThreshold: httpcache.DefaultStreamThreshold, loopCopies: fastproxy.DefaultLoopCopyBytes}
 	fs := flag.NewFlagSet("notmod serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.origin, "origin", "", "origin server URL, such as http://127.0.0.1:8081 (required unless -demo)")
@@ -72,6 +73,7 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs.StringVar(&cfg.adminToken, "admin-token", os.Getenv("NOTMOD_ADMIN_TOKEN"), "bearer token the admin listener requires (default $NOTMOD_ADMIN_TOKEN); required unless it listens on loopback")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "certificate file: serve HTTPS (with HTTP/2)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "private key file for -tls-cert")
+	fs.Var(&cfg.loopCopies, "loop-copies", "memory each event loop of the fast front end may keep, beside the store's, for copies of large content it sends with sendfile; 0 sends all content from the store's memory")
 	fs.IntVar(&cfg.loops, "loops", 0, "event loops of the fast front end that answer cache hits (Linux): `N`; 0 is one per CPU, -1 none (fasthttp serves every connection)")
 	fs.StringVar(&cfg.front, "front", "", "HTTP front end: fast (fasthttp; HTTP/1.1 and 1.0, the default without TLS) or net (net/http; also TLS, HTTP/2 and h2c; the default with -tls-cert)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -201,7 +203,7 @@ func (serveCommand) run(ctx context.Context, args []string, stdout, stderr io.Wr
 		log.Info("admin listener", "addr", "http://"+aln.Addr().String())
 	}
 	if cfg.front == "fast" {
-		fast, err := fastproxy.New(fastproxy.Options{Proxy: p, MaxHeaderBytes: 64 << 10, Loops: cfg.loops, Logger: log})
+		fast, err := fastproxy.New(fastproxy.Options{Proxy: p, MaxHeaderBytes: 64 << 10, Loops: cfg.loops, LoopCopyBytes: loopCopyBytes(cfg.loopCopies), Logger: log})
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("serve: %w", err)
@@ -296,4 +298,12 @@ func startDemoOrigin() (url string, stop func(), err error) {
 		h.Close()
 		os.RemoveAll(dir)
 	}, nil
+}
+
+// loopCopyBytes is -loop-copies as fastproxy takes it: 0 is none.
+func loopCopyBytes(b byteSize) int64 {
+	if b == 0 {
+		return -1
+	}
+	return int64(b)
 }
