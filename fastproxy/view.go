@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/notmod/notmod/internal/httplex"
 	"github.com/valyala/fasthttp"
 )
 
@@ -379,7 +380,7 @@ func (v *view) parse(head []byte) (ok, closes bool) {
 		}
 		// field-name ":" OWS field-value OWS CRLF
 		i := 0
-		for i < len(head) && isTokenChar(head[i]) {
+		for i < len(head) && httplex.IsTokenChar(head[i]) {
 			i++
 		}
 		if i == 0 || i >= len(head) || head[i] != ':' {
@@ -387,7 +388,7 @@ func (v *view) parse(head []byte) (ok, closes bool) {
 		}
 		name := head[:i]
 		j := i + 1
-		for j < len(head) && (head[j] == ' ' || head[j] == '\t') {
+		for j < len(head) && httplex.IsOWS(head[j]) {
 			j++
 		}
 		k := j
@@ -401,7 +402,7 @@ func (v *view) parse(head []byte) (ok, closes bool) {
 			return false, false
 		}
 		value := head[j:k]
-		for len(value) > 0 && (value[len(value)-1] == ' ' || value[len(value)-1] == '\t') {
+		for len(value) > 0 && httplex.IsOWS(value[len(value)-1]) {
 			value = value[:len(value)-1]
 		}
 		head = head[k+2:]
@@ -415,11 +416,11 @@ func (v *view) parse(head []byte) (ok, closes bool) {
 		case "Content-Length", "Transfer-Encoding", "Expect", "Upgrade":
 			return false, false
 		case "Connection":
-			for tok := range strings.SplitSeq(unsafeString(value), ",") {
-				switch strings.ToLower(strings.TrimSpace(tok)) {
-				case "close":
+			for tok := range httplex.Elements(unsafeString(value)) {
+				switch {
+				case httplex.EqualFold(tok, "close"):
 					closes = true
-				case "keep-alive", "":
+				case httplex.EqualFold(tok, "keep-alive"):
 				default:
 					return false, false
 				}
@@ -477,21 +478,3 @@ func (v *view) canonical(name []byte) string {
 	}
 	return unsafeString(name)
 }
-
-// isTokenChar reports whether c is a tchar (RFC 9110 §5.6.2).
-func isTokenChar(c byte) bool {
-	return c < 0x80 && tokenChars[c]
-}
-
-var tokenChars = func() (t [128]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c], t[c-'a'+'A'] = true, true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
