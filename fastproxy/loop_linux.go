@@ -70,7 +70,6 @@ type loopConn struct {
 // loop is one event loop.
 type loop struct {
 	s    *Server
-	q    *connQueue
 	epfd int
 	file *os.File // epfd, registered with Go's poller
 	raw  syscall.RawConn
@@ -115,7 +114,7 @@ type loops struct {
 	fromFile atomic.Int64 // contents sent from a loop's copy (sendfile)
 }
 
-func newLoop(s *Server, q *connQueue, ls *loops) (*loop, error) {
+func newLoop(s *Server, ls *loops) (*loop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -136,7 +135,7 @@ func newLoop(s *Server, q *connQueue, ls *loops) (*loop, error) {
 		return nil, err
 	}
 	l := &loop{
-		s: s, q: q, epfd: epfd, file: f, raw: raw,
+		s: s, epfd: epfd, file: f, raw: raw,
 		events: make([]unix.EpollEvent, loopEvents),
 		conns:  make(map[int]*loopConn),
 		rbuf:   make([]byte, loopReadBuffer),
@@ -155,7 +154,7 @@ func (s *Server) serveLoops(ln net.Listener, n int) (bool, error) {
 	q := newConnQueue(ln.Addr())
 	ls := &loops{ln: ln, q: q}
 	for range n {
-		l, err := newLoop(s, q, ls)
+		l, err := newLoop(s, ls)
 		if err != nil {
 			for _, l := range ls.all {
 				_ = l.file.Close()
@@ -278,8 +277,7 @@ func (l *loop) add(fd int) {
 	l.mu.Lock()
 	if l.ended {
 		l.mu.Unlock()
-		_ = unix.Close(fd)
-		l.ls.count.Add(-1)
+		l.discard(fd)
 		return
 	}
 	l.incoming = append(l.incoming, fd)
@@ -296,9 +294,14 @@ func (l *loop) end() {
 	l.incoming = nil
 	l.mu.Unlock()
 	for _, fd := range fds {
-		_ = unix.Close(fd)
-		l.ls.count.Add(-1)
+		l.discard(fd)
 	}
+}
+
+// discard closes a connection added but not admitted.
+func (l *loop) discard(fd int) {
+	_ = unix.Close(fd)
+	l.ls.count.Add(-1)
 }
 
 // halt makes the loop stop.
@@ -365,9 +368,7 @@ func (l *loop) run() {
 			// epoll is asked, until it caught up. A wake alone (a new
 			// connection) sweeps nothing.
 			rearm = true
-			if time.Now().UnixNano() >= l.nextSweep {
-				l.sweep()
-			}
+			l.sweepIfDue()
 			continue
 		}
 		for _, ev := range l.events[:n] {
@@ -375,8 +376,7 @@ func (l *loop) run() {
 				l.event(c, ev.Events)
 			}
 		}
-		if coarseNow() >= l.nextSweep {
-			l.sweep()
+		if l.sweepIfDue() {
 			rearm = true
 		}
 		runtime.Gosched()
@@ -392,14 +392,8 @@ func (l *loop) admit() {
 	l.mu.Unlock()
 	now := coarseNow()
 	for _, fd := range fds {
-		if stopping {
-			_ = unix.Close(fd)
-			l.ls.count.Add(-1)
-			continue
-		}
-		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}); err != nil {
-			_ = unix.Close(fd)
-			l.ls.count.Add(-1)
+		if stopping || unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}) != nil {
+			l.discard(fd)
 			continue
 		}
 		l.conns[fd] = &loopConn{fd: fd, readDL: now + int64(l.s.opts.ReadTimeout)}
@@ -408,6 +402,16 @@ func (l *loop) admit() {
 		l.stop = true
 		l.sweep()
 	}
+}
+
+// sweepIfDue sweeps once the sweep is due, by the real clock (the
+// coarse one may lag by a tick), and reports whether it did.
+func (l *loop) sweepIfDue() bool {
+	if time.Now().UnixNano() < l.nextSweep {
+		return false
+	}
+	l.sweep()
+	return true
 }
 
 // sweep closes the connections past their deadlines (the read timeout
@@ -761,5 +765,5 @@ func (l *loop) handOver(c *loopConn, data []byte) {
 		return
 	}
 	l.ls.handed.Add(1)
-	l.q.hand(&handedConn{Conn: nc, out: out, in: in, timedOut: c.timedOut, writeTimeout: positive(l.s.opts.WriteTimeout)})
+	l.ls.q.hand(&handedConn{Conn: nc, out: out, in: in, timedOut: c.timedOut, writeTimeout: positive(l.s.opts.WriteTimeout)})
 }
