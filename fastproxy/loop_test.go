@@ -48,6 +48,11 @@ func newLoopEnv(t testing.TB, o Options) *loopEnv {
 		case strings.HasPrefix(r.URL.Path, "/big/"):
 			w.Header().Set("Cache-Control", "max-age=3600")
 			_, _ = w.Write(distinctBig(r.URL.Path))
+		case r.URL.Path == "/upstream":
+			w.Header().Set("Cache-Control", "max-age=3600")
+			w.Header().Set("ETag", `"u1"`)
+			w.Header().Set("Cache-Status", "upstream; hit")
+			_, _ = w.Write(loopBody)
 		case r.URL.Path == "/nostore":
 			w.Header().Set("Cache-Control", "no-store")
 			_, _ = io.WriteString(w, "fresh from the origin "+r.Method)
@@ -829,5 +834,25 @@ func TestLoopNoCopies(t *testing.T) {
 	}
 	if n := ls.fromFile.Load(); n != 0 {
 		t.Errorf("%d contents sent from copies, want none", n)
+	}
+}
+
+// TestUpstreamCacheStatus checks that a stored response's Cache-Status
+// members, from caches nearer the origin, are sent once, before this
+// cache's (RFC 9211 §2), by the loop and by the fasthttp path, for a hit
+// and for a 304.
+func TestUpstreamCacheStatus(t *testing.T) {
+	e := newLoopEnv(t, Options{})
+	e.prime(t, "/upstream")
+	for _, raw := range []string{get("/upstream"), get("/upstream", "If-None-Match: \"u1\"\r\n")} {
+		for name, addr := range map[string]string{"loop": e.loop, "fasthttp": e.plain} {
+			got := exchange(t, addr, raw)
+			if len(got) != 1 {
+				t.Fatalf("%s: %d responses", name, len(got))
+			}
+			if cs := got[0].header["Cache-Status"]; !slices.Equal(cs, []string{"upstream; hit", "notmod; hit"}) {
+				t.Errorf("%s, %q: Cache-Status %q, want the upstream member once, then notmod's", name, raw, cs)
+			}
+		}
 	}
 }

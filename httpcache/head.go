@@ -33,6 +33,7 @@ type head struct {
 	full         []Field // for the 200 (or stored status)
 	notModified  []Field // for a 304 (RFC 9110 §15.4.5)
 	length       []string
+	upstream     []string // the stored Cache-Status values: caches nearer the origin
 	dyn          atomic.Pointer[dynamic]
 
 	// The same, serialised for HTTP/1.1 (RFC 9112 §4, §5): status line
@@ -65,8 +66,9 @@ func (l *Lookup) Head(code int) []Field {
 
 // Wire returns the head of the response to send with code, the status
 // Reply returned, serialised for HTTP/1.1 once per stored response: the
-// status line and the stored fields as Head gives them, then, unless code
-// is 304, Content-Length; it ends with the last field line's CRLF, so
+// status line and the stored fields as Head gives them except
+// Cache-Status (AgeAndStatus gives its values, with this cache's member
+// after them), then, unless code is 304, Content-Length; it ends with the last field line's CRLF, so
 // that Age, Cache-Status and the empty line can follow. It is shared and
 // read-only. After a Serve or ServeStale decision it does not allocate,
 // except the first time an entry is served.
@@ -86,8 +88,11 @@ func appendWire(dst []byte, code int, fields []Field) []byte {
 	dst = append(dst, http.StatusText(code)...)
 	dst = append(dst, "\r\n"...)
 	for _, f := range fields {
-		if f.Name == "Content-Length" {
-			continue // the stored content's length is the one sent
+		switch f.Name {
+		case "Content-Length":
+			continue // the stored content's length is the one sent (RFC 9110 §8.6)
+		case "Cache-Status":
+			continue // sent after, with this cache's member (AgeAndStatus; RFC 9211 §2)
 		}
 		for _, v := range f.Values {
 			dst = append(dst, f.Name...)
@@ -110,20 +115,16 @@ func (l *Lookup) ContentLength() []string { return l.head().length }
 func (l *Lookup) AgeAndStatus() (age, status []string) {
 	h := l.head()
 	a := l.Age()
-	if d := h.dyn.Load(); d != nil && d.age == a && l.Status.Hit && !l.Status.Collapsed && l.Status.Detail == "" && l.Decision == Serve {
+	// A plain hit's values are the same for the entry for a second.
+	plain := l.Status.Hit && !l.Status.Collapsed && l.Status.Detail == "" && l.Decision == Serve
+	if d := h.dyn.Load(); plain && d != nil && d.age == a {
 		return d.ageVal, d.status
 	}
-	var upstream []string
-	for _, f := range h.full {
-		if f.Name == "Cache-Status" {
-			upstream = f.Values
-		}
-	}
-	status = make([]string, 0, len(upstream)+1)
-	status = append(status, upstream...)
+	status = make([]string, 0, len(h.upstream)+1)
+	status = append(status, h.upstream...)
 	status = append(status, string(l.AppendCacheStatus(nil)))
 	age = []string{strconv.FormatInt(a, 10)}
-	if l.Status.Hit && !l.Status.Collapsed && l.Status.Detail == "" && l.Decision == Serve {
+	if plain {
 		h.dyn.Store(&dynamic{age: a, ageVal: age, status: status})
 	}
 	return age, status
@@ -163,6 +164,11 @@ func (l *Lookup) head() *head {
 	for _, list := range [][]Field{h.full, h.notModified} {
 		for i := range list {
 			list[i].Values = list[i].Values[:len(list[i].Values):len(list[i].Values)]
+		}
+	}
+	for _, f := range h.full {
+		if f.Name == "Cache-Status" {
+			h.upstream = f.Values
 		}
 	}
 	h.length = []string{strconv.FormatInt(l.e.contentLength(), 10)}
