@@ -324,12 +324,16 @@ func (s *Store) Keys(ctx context.Context, prefix string, fn func(key string) boo
 		return errors.New("tier: no store lists keys")
 	}
 	// A value Back failed to take, or set while Back was left alone, is
-	// held by Front alone; a purge by prefix, which walks Keys, must
-	// find it too. Back's keys first, then Front's that Back did not list.
-	seen := make(map[string]struct{})
+	// held by Front alone; a purge by prefix, which walks Keys, must find
+	// it too. Front is the small one: its keys are gathered first, Back's
+	// are listed as they come and struck off, and what is left follows.
+	frontOnly := make(map[string]struct{})
+	if err := fr.Keys(ctx, prefix, func(k string) bool { frontOnly[k] = struct{}{}; return true }); err != nil {
+		return err
+	}
 	stopped := false
 	err := br.Keys(ctx, prefix, func(k string) bool {
-		seen[k] = struct{}{}
+		delete(frontOnly, k)
 		if !fn(k) {
 			stopped = true
 			return false
@@ -339,12 +343,12 @@ func (s *Store) Keys(ctx context.Context, prefix string, fn func(key string) boo
 	if err != nil || stopped {
 		return err
 	}
-	return fr.Keys(ctx, prefix, func(k string) bool {
-		if _, ok := seen[k]; ok {
-			return true
+	for k := range frontOnly {
+		if !fn(k) {
+			return nil
 		}
-		return fn(k)
-	})
+	}
+	return nil
 }
 
 // DropFront empties Front, for when announcements may have been missed
