@@ -583,13 +583,7 @@ func (l *loop) serveOne(head []byte) (served, closeAfter bool, content []byte) {
 	}
 	code, body := lk.Reply()
 	age, status := lk.AgeAndStatus()
-	l.out = append(l.out, lk.Wire(code)...)
-	for _, a := range age {
-		l.out = appendFieldLine(l.out, "Age", a)
-	}
-	for _, s := range status {
-		l.out = appendFieldLine(l.out, "Cache-Status", s)
-	}
+	l.out = appendHit(l.out, lk.Wire(code), age, status)
 	if closeAfter {
 		l.out = append(l.out, "Connection: close\r\n"...)
 	}

@@ -158,13 +158,7 @@ func (s *Server) setHead(rh *fasthttp.ResponseHeader, wire []byte, code int, age
 		p.h.CopyTo(rh)
 		return true
 	}
-	head := append(make([]byte, 0, len(wire)+128), wire...)
-	for _, a := range age {
-		head = appendFieldLine(head, "Age", a)
-	}
-	for _, v := range status {
-		head = appendFieldLine(head, "Cache-Status", v)
-	}
+	head := appendHit(make([]byte, 0, len(wire)+128), wire, age, status)
 	if err := s.readHead(rh, head); err != nil || rh.StatusCode() != code {
 		// Left as it is: the next head read into it replaces it all,
 		// where a Reset would also drop the server's settings.
@@ -178,6 +172,19 @@ func (s *Server) setHead(rh *fasthttp.ResponseHeader, wire []byte, code int, age
 	rh.CopyTo(&p.h) // with the server's settings: no default Date, Content-Type
 	slot.Store(p)
 	return true
+}
+
+// appendHit appends a stored head the cache serialised and the fields a
+// hit adds to it: Age (RFC 9111 §5.1) and Cache-Status (RFC 9211).
+func appendHit(dst, wire []byte, age, status []string) []byte {
+	dst = append(dst, wire...)
+	for _, a := range age {
+		dst = appendFieldLine(dst, "Age", a)
+	}
+	for _, v := range status {
+		dst = appendFieldLine(dst, "Cache-Status", v)
+	}
+	return dst
 }
 
 // readHead parses head, a status line and field lines without the empty
