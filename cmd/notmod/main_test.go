@@ -164,12 +164,26 @@ func TestServeFlags(t *testing.T) {
 		"extra argument":  {"serve", "-origin", "http://127.0.0.1:1", "extra"},
 		"unknown command": {"frobnicate"},
 		"open admin":      {"serve", "-origin", "http://127.0.0.1:1", "-admin", "0.0.0.0:0"},
+		"unknown front":   {"serve", "-origin", "http://127.0.0.1:1", "-front", "slow"},
+		"fast with tls":   {"serve", "-origin", "http://127.0.0.1:1", "-front", "fast", "-tls-cert", "x", "-tls-key", "y"},
+		"bad loop copies": {"serve", "-origin", "http://127.0.0.1:1", "-loop-copies", "-1"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := Run(context.Background(), args, io.Discard, io.Discard); err == nil {
 				t.Fatal("no error")
 			}
 		})
+	}
+}
+
+// TestLoopCopyBytes checks that -loop-copies 0 means no copies, which
+// fastproxy takes as a negative LoopCopyBytes (its zero is the default).
+func TestLoopCopyBytes(t *testing.T) {
+	if got := loopCopyBytes(0); got >= 0 {
+		t.Errorf("loopCopyBytes(0) = %d, want negative (none)", got)
+	}
+	if got := loopCopyBytes(8 << 20); got != 8<<20 {
+		t.Errorf("loopCopyBytes(8MiB) = %d", got)
 	}
 }
 
